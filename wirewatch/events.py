@@ -1,0 +1,156 @@
+"""The records wirewatch writes to Kafka, defined once.
+
+Every record is UTF-8 JSON with a ``schema_version`` so that kcat or
+``kafka-console-consumer`` users can read it and so that a reader can refuse a
+version it does not know. Keys are stable ids (see each model's ``key``).
+
+Topics (names come from settings, these are the defaults):
+
+- ``news.raw``     key = article id, value = :class:`Article`
+- ``news.events``  key = article id, value = :class:`NewsEvent`
+- ``news.alerts``  key = alert id,   value = :class:`AlertDecision`
+- ``news.alerts.dlq`` key = alert id + target, value = :class:`DeadLetter`
+- ``news.deliveries`` key = alert id, value = :class:`DeliveryAttempt`
+
+Field changes that a reader could misread bump ``schema_version``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now; every timestamp in a record is UTC."""
+    return datetime.now(UTC)
+
+
+class _Record(BaseModel):
+    # Readers ignore fields they do not know so that a newer writer does not
+    # break an older tail; writers never emit unknown fields.
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    schema_version: int = SCHEMA_VERSION
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
+class Article(_Record):
+    """One fetched feed entry, normalised. Written by ingest to ``news.raw``."""
+
+    id: str = Field(description="Stable canonical id: trusted GUID, canonical URL or content hash")
+    title: str
+    summary: str = Field("", description="Plain text, markup removed")
+    summary_html: str = Field("", description="Original HTML, kept for templates that want it")
+    url: str = ""
+    source: str = Field("", description="Outlet name, e.g. 'Reuters'")
+    feed_url: str = ""
+    guid: str = ""
+    language: str = ""
+    tags: tuple[str, ...] = ()
+    published: AwareDatetime = Field(default_factory=utcnow)
+    fetched_at: AwareDatetime = Field(default_factory=utcnow)
+    content_hash: str = Field("", description="Hash of title+summary; changes when edited")
+    is_update: bool = Field(False, description="An edit of an article produced before")
+
+    @property
+    def key(self) -> bytes:
+        return self.id.encode()
+
+
+class RuleMatch(BaseModel):
+    """One watch rule that matched an article, with the terms that made it fire."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    rule_id: str
+    name: str = ""
+    terms: tuple[str, ...] = ()
+    severity: Literal["low", "normal", "high"] = "normal"
+    notify: tuple[str, ...] = ()
+
+
+class NewsEvent(_Record):
+    """The processed verdict for one article. Written by processors to ``news.events``.
+
+    ``kind`` is ``article`` for the first verdict on an article and
+    ``story_update`` when a story gains a new outlet (the event then carries the
+    article that brought the new source).
+    """
+
+    kind: Literal["article", "story_update"] = "article"
+    article: Article
+    story_id: str
+    duplicate_of: str | None = Field(None, description="Id of the earlier near-identical article")
+    similarity: float | None = Field(None, description="Score against the matched article, 0-100")
+    matched_article: str | None = Field(None, description="Article the story decision rests on")
+    story_sources: tuple[str, ...] = ()
+    source_count: int = 1
+    matched_rules: tuple[RuleMatch, ...] = ()
+    rules_version: str = ""
+    processed_at: AwareDatetime = Field(default_factory=utcnow)
+
+    @property
+    def key(self) -> bytes:
+        return self.article.id.encode()
+
+
+class AlertDecision(_Record):
+    """A decision to alert on (rule, story). Written by processors to ``news.alerts``.
+
+    ``alert_id`` is deterministic (``rule_id:story_id`` and a suffix for a
+    follow-up) so that the dispatcher can deliver each one at most once per
+    target even if the decision is produced twice.
+    """
+
+    alert_id: str
+    reason: Literal["new_story", "followup", "test"] = "new_story"
+    rule: RuleMatch
+    story_id: str
+    article: Article
+    source_count: int = 1
+    story_sources: tuple[str, ...] = ()
+    rules_version: str = ""
+    digest: str | None = Field(None, description="Digest schedule asked for by the rule, if any")
+    decided_at: AwareDatetime = Field(default_factory=utcnow)
+
+    @property
+    def key(self) -> bytes:
+        return self.alert_id.encode()
+
+
+class DeliveryAttempt(_Record):
+    """One attempt to deliver an alert to one target. Written to ``news.deliveries``."""
+
+    alert_id: str
+    target: str = Field(description="Apprise privacy form of the URL; never the secret")
+    status: Literal["sent", "failed", "dead_lettered", "held", "digested"]
+    attempt: int = 1
+    latency_ms: float = 0.0
+    error: str = ""
+    at: AwareDatetime = Field(default_factory=utcnow)
+
+    @property
+    def key(self) -> bytes:
+        return self.alert_id.encode()
+
+
+class DeadLetter(_Record):
+    """An alert that ran out of attempts for one target. Written to ``news.alerts.dlq``."""
+
+    alert: AlertDecision
+    target: str = Field(description="Apprise privacy form of the URL")
+    target_tag: str = ""
+    reason: str
+    attempts: int
+    failed_at: AwareDatetime = Field(default_factory=utcnow)
+
+    @property
+    def key(self) -> bytes:
+        return f"{self.alert.alert_id}|{self.target}".encode()

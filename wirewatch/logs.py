@@ -1,0 +1,40 @@
+"""Logging set-up: human lines for a terminal, JSON lines for collectors."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import ClassVar
+
+
+class JsonFormatter(logging.Formatter):
+    _STANDARD: ClassVar[set[str]] = set(vars(logging.makeLogRecord({})))
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, object] = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        extra = {k: v for k, v in vars(record).items() if k not in self._STANDARD}
+        payload.update({k: v for k, v in extra.items() if k not in ("message", "asctime")})
+        if record.exc_info:
+            payload["exc"] = self.formatException(record.exc_info)
+        return json.dumps(payload, default=str)
+
+
+def setup_logging(log_format: str = "human", verbose: bool = False) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+        )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    # aiokafka reports every reconnect at INFO/ERROR; keep the console about wirewatch.
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)

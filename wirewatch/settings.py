@@ -1,0 +1,160 @@
+"""Settings for every wirewatch process, in one model.
+
+Sources, highest first: environment (``WIREWATCH_<SECTION>__<FIELD>``, plus
+``KAFKA_BOOTSTRAP`` as the conventional shortcut), then ``config/settings.yaml``
+(or the file named by ``WIREWATCH_SETTINGS``), then the defaults below.
+
+Each stage reads its own section; no stage reads another's.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TopicSpec(_Section):
+    name: str
+    partitions: int = 1
+    retention_ms: int = 7 * 24 * 3600 * 1000
+    cleanup_policy: str = "delete"
+
+
+class Topics(_Section):
+    # One partition: story clustering needs every article in one window, so the
+    # processor reads news.raw as a whole; extra workers stand by (see README).
+    raw: TopicSpec = TopicSpec(name="news.raw", partitions=1)
+    events: TopicSpec = TopicSpec(name="news.events", partitions=1)
+    alerts: TopicSpec = TopicSpec(name="news.alerts", partitions=1)
+    dlq: TopicSpec = TopicSpec(name="news.alerts.dlq", partitions=1, retention_ms=-1)
+    deliveries: TopicSpec = TopicSpec(name="news.deliveries", partitions=1)
+    # Compacted: latest poller state per feed URL survives restarts.
+    ingest_state: TopicSpec = TopicSpec(
+        name="wirewatch.ingest.state", partitions=1, retention_ms=-1, cleanup_policy="compact"
+    )
+    # Compacted: the feed list; its partitions are what ingest processes share.
+    feeds: TopicSpec = TopicSpec(
+        name="wirewatch.ingest.feeds", partitions=12, retention_ms=-1, cleanup_policy="compact"
+    )
+    # Compacted: which (rule, story, target) alerts were delivered.
+    sent: TopicSpec = TopicSpec(
+        name="wirewatch.alerts.sent", partitions=1, retention_ms=-1, cleanup_policy="compact"
+    )
+
+    def all(self) -> list[TopicSpec]:
+        return [getattr(self, name) for name in type(self).model_fields]
+
+
+class KafkaSettings(_Section):
+    bootstrap: str = "127.0.0.1:9092"
+    client_id: str = "wirewatch"
+    topics: Topics = Topics()
+
+
+class BrokerSettings(_Section):
+    """The project's own local single-node KRaft broker (``wirewatch broker``)."""
+
+    kafka_version: str = "4.1.1"
+    host: str = "127.0.0.1"
+    port: int = 9092
+    controller_port: int = 9093
+    data_dir: Path = Path("var/kafka")
+    jar_cache: Path = Path(os.path.expanduser("~/.cache/wirewatch"))
+    heap: str = "512m"
+    start_timeout_s: float = 90.0
+
+
+class IngestSettings(_Section):
+    feeds_file: Path = Path("config/feeds.yaml")
+    default_interval_s: float = 300.0
+    allow_file_urls: bool = False
+
+
+class ProcessorSettings(_Section):
+    app_id: str = "wirewatch-processor"
+    rules_file: Path = Path("config/rules.yaml")
+    window_hours: float = 72.0
+    # Precision first: a wrong merge silences a story, a missed merge costs one alert.
+    duplicate_threshold: float = 90.0
+    story_threshold: float = 70.0
+    state_dir: Path = Path("var/faust")
+    web_port: int = 6066
+
+
+class AlertSettings(_Section):
+    notify_file: Path = Path("config/notify.yaml")
+    group_id: str = "wirewatch-dispatcher"
+    # Where alerts always land, even with no target configured.
+    jsonl_path: Path = Path("var/alerts.jsonl")
+    console: bool = True
+    max_attempts: int = 5
+    backoff_base_s: float = 2.0
+    backoff_max_s: float = 300.0
+    timezone: str = "UTC"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="WIREWATCH_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    version: int = 1
+    kafka: KafkaSettings = KafkaSettings()
+    broker: BrokerSettings = BrokerSettings()
+    ingest: IngestSettings = IngestSettings()
+    processor: ProcessorSettings = ProcessorSettings()
+    alerts: AlertSettings = AlertSettings()
+    log_format: str = Field("human", pattern="^(human|json)$")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kafka_bootstrap_shortcut(cls, data: Any) -> Any:
+        # KAFKA_BOOTSTRAP is what users and CI already export; honour it.
+        bootstrap = os.environ.get("KAFKA_BOOTSTRAP")
+        if bootstrap and isinstance(data, dict):
+            kafka = dict(data.get("kafka") or {})
+            kafka["bootstrap"] = bootstrap
+            data = {**data, "kafka": kafka}
+        return data
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _YamlSource(settings_cls))
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """Reads ``config/settings.yaml`` (or ``$WIREWATCH_SETTINGS``) if it exists."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = Path(os.environ.get("WIREWATCH_SETTINGS", "config/settings.yaml"))
+        if not path.exists():
+            return {}
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{path}: top level must be a mapping")
+        return loaded
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from env, YAML and defaults; ``overrides`` win (tests use this)."""
+    return Settings(**overrides)
