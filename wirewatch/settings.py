@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
-
 class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
