@@ -57,6 +57,9 @@ class Topics(_Section):
 class KafkaSettings(_Section):
     bootstrap: str = "127.0.0.1:9092"
     client_id: str = "wirewatch"
+    # Prepended to every topic name and consumer group by load_settings, so that
+    # several installations (or tests) can share one broker without crosstalk.
+    namespace: str = ""
     topics: Topics = Topics()
 
 
@@ -77,6 +80,27 @@ class IngestSettings(_Section):
     feeds_file: Path = Path("config/feeds.yaml")
     default_interval_s: float = 300.0
     allow_file_urls: bool = False
+    # Ingest processes sharing feeds join this consumer group on the feeds topic.
+    group_id: str = "wirewatch-ingest"
+    # A dead poller's feeds move to the others after this long without a heartbeat.
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 3_000
+    # Publish config/feeds.yaml to the feeds topic at start (one process can own the list).
+    publish_feed_list: bool = True
+    max_concurrency: int = 20
+    per_host_concurrency: int = 2
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 30.0
+    total_timeout_s: float = 60.0
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+    # Server hints (ttl, max-age) may slow a feed down to this, never speed it up.
+    max_interval_s: float = 6 * 3600.0
+    max_backoff_s: float = 6 * 3600.0
+    jitter: float = 0.1
+    # Recently produced ids remembered per feed, so restarts and reruns do not re-produce.
+    seen_max_keys: int = 2000
+    user_agent: str = "wirewatch/0.1 (+https://github.com/wirewatch/wirewatch)"
 
 
 class ProcessorSettings(_Section):
@@ -155,5 +179,34 @@ class _YamlSource(PydanticBaseSettingsSource):
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Build settings from env, YAML and defaults; ``overrides`` win (tests use this)."""
-    return Settings(**overrides)
+    """Build settings from env, YAML and defaults; ``overrides`` win (tests use this).
+
+    With ``kafka.namespace`` set, topic names, consumer groups and the Faust
+    app id come back prefixed with ``<namespace>.``.
+    """
+    return apply_namespace(Settings(**overrides))
+
+
+def apply_namespace(settings: Settings) -> Settings:
+    prefix = settings.kafka.namespace
+    if not prefix:
+        return settings
+    topics = settings.kafka.topics
+    renamed = {
+        name: spec.model_copy(update={"name": f"{prefix}.{spec.name}"})
+        for name, spec in ((n, getattr(topics, n)) for n in type(topics).model_fields)
+    }
+    kafka = settings.kafka.model_copy(
+        update={"namespace": "", "topics": topics.model_copy(update=renamed)}
+    )
+    return settings.model_copy(
+        update={
+            "kafka": kafka,
+            "processor": settings.processor.model_copy(
+                update={"app_id": f"{prefix}.{settings.processor.app_id}"}
+            ),
+            "alerts": settings.alerts.model_copy(
+                update={"group_id": f"{prefix}.{settings.alerts.group_id}"}
+            ),
+        }
+    )
