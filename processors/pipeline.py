@@ -1,0 +1,234 @@
+"""The processing core: one article in, events and alert decisions out.
+
+Pure: no Kafka. The Faust app and ``wirewatch replay`` both drive this class,
+so the stream and the offline backtest can never disagree.
+
+Alert bookkeeping is per (rule, story). A rule that matched a story whose
+outlet count is still below ``min_sources`` is remembered as *pending* and
+fires when a later article lifts the story over the bar, even if that later
+article's wording does not match the rule itself. Every change to that
+bookkeeping is returned as a state update so that the caller can persist it
+(the Faust app keeps it in a changelog-backed table).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from processors.dedup import StoryClusterer, Verdict
+from processors.rules import RuleBook
+from wirewatch.events import AlertDecision, Article, NewsEvent, RuleMatch, utcnow
+
+StateUpdate = tuple[str, dict[str, Any] | None]
+
+PENDING, ALERTED, FOLLOWED = "pending", "alerted", "followed"
+
+
+@dataclass
+class PipelineResult:
+    events: list[NewsEvent] = field(default_factory=list)
+    alerts: list[AlertDecision] = field(default_factory=list)
+    dedup_updates: list[StateUpdate] = field(default_factory=list)
+    alert_updates: list[StateUpdate] = field(default_factory=list)
+
+
+def alert_key(rule_id: str, story_id: str) -> str:
+    return f"{rule_id}|{story_id}"
+
+
+class Pipeline:
+    """Clusters each article into a story, matches rules, decides alerts."""
+
+    def __init__(
+        self,
+        clusterer: StoryClusterer,
+        rulebook: RuleBook | None = None,
+        *,
+        window: timedelta = timedelta(hours=72),
+    ) -> None:
+        self.clusterer = clusterer
+        self.rulebook = rulebook
+        self.window = window
+        self._alert_state: dict[str, dict[str, Any]] = {}
+        self._rules_by_story: dict[str, set[str]] = defaultdict(set)
+        # (timestamp, key) in arrival order, so eviction never scans the whole state.
+        self._expiry: deque[tuple[float, str]] = deque()
+
+    # -- recovery -----------------------------------------------------------
+    def restore(
+        self,
+        dedup_records: Iterable[tuple[str, dict[str, Any]]],
+        alert_records: Iterable[tuple[str, dict[str, Any]]],
+    ) -> None:
+        """Rebuild in-memory state from what earlier runs persisted."""
+        self.clusterer.restore(dedup_records)
+        for key, value in sorted(alert_records, key=lambda kv: float(kv[1]["t"])):
+            self._remember(key, value)
+
+    def _remember(self, key: str, value: dict[str, Any]) -> None:
+        rule_id, _, story_id = key.partition("|")
+        self._alert_state[key] = value
+        self._rules_by_story[story_id].add(rule_id)
+        self._expiry.append((float(value["t"]), key))
+
+    # -- processing ---------------------------------------------------------
+    @property
+    def rules_version(self) -> str:
+        return self.rulebook.version if self.rulebook is not None else ""
+
+    def process(self, article: Article, now: datetime | None = None) -> PipelineResult:
+        """Cluster, match and decide for one article."""
+        now = now or utcnow()
+        verdict = self.clusterer.assign(article, now)
+        matches = self.rulebook.match(article) if self.rulebook is not None else []
+        result = PipelineResult(dedup_updates=list(verdict.state_updates))
+        result.events.append(self._event("article", article, verdict, matches))
+        if verdict.source_added and not verdict.new_story:
+            result.events.append(self._event("story_update", article, verdict, matches))
+        for match in matches:
+            self._on_match(match, article, verdict, now, result)
+        if verdict.source_added:
+            self._on_story_growth(verdict, now, result)
+        self._evict(now, result)
+        return result
+
+    def _event(
+        self, kind: str, article: Article, verdict: Verdict, matches: list[RuleMatch]
+    ) -> NewsEvent:
+        return NewsEvent(
+            kind=kind,  # type: ignore[arg-type]  # one of the two literals above
+            article=article,
+            story_id=verdict.story_id,
+            duplicate_of=verdict.duplicate_of,
+            similarity=verdict.similarity,
+            matched_article=verdict.matched_article,
+            story_sources=verdict.story_sources,
+            source_count=verdict.source_count,
+            matched_rules=tuple(matches),
+            rules_version=self.rules_version,
+        )
+
+    def _on_match(
+        self,
+        match: RuleMatch,
+        article: Article,
+        verdict: Verdict,
+        now: datetime,
+        result: PipelineResult,
+    ) -> None:
+        key = alert_key(match.rule_id, verdict.story_id)
+        state = self._alert_state.get(key)
+        if state is None or state["s"] == PENDING:
+            if verdict.source_count >= self._min_sources(match.rule_id):
+                self._fire(match, article, verdict, "new_story", now, result)
+            elif state is None:
+                self._set(
+                    key,
+                    {
+                        "s": PENDING,
+                        "t": now.timestamp(),
+                        "m": match.model_dump(mode="json"),
+                        "a": article.model_dump(mode="json"),
+                    },
+                    result,
+                )
+        else:
+            self._maybe_follow_up(match, article, verdict, now, result)
+
+    def _on_story_growth(self, verdict: Verdict, now: datetime, result: PipelineResult) -> None:
+        # A new outlet can lift a story over a rule's min_sources or follow-up bar
+        # even when the new article's own text matched nothing.
+        for rule_id in sorted(self._rules_by_story.get(verdict.story_id, ())):
+            key = alert_key(rule_id, verdict.story_id)
+            state = self._alert_state.get(key)
+            if state is None:
+                continue
+            if state["s"] == PENDING:
+                if verdict.source_count >= self._min_sources(rule_id):
+                    match = RuleMatch.model_validate(state["m"])
+                    first = Article.model_validate(state["a"])
+                    self._fire(match, first, verdict, "new_story", now, result)
+            elif state["s"] == ALERTED:
+                match = RuleMatch.model_validate(state["m"])
+                first = Article.model_validate(state["a"])
+                self._maybe_follow_up(match, first, verdict, now, result)
+
+    def _maybe_follow_up(
+        self,
+        match: RuleMatch,
+        article: Article,
+        verdict: Verdict,
+        now: datetime,
+        result: PipelineResult,
+    ) -> None:
+        key = alert_key(match.rule_id, verdict.story_id)
+        rule = self.rulebook.get(match.rule_id) if self.rulebook is not None else None
+        state = self._alert_state.get(key)
+        if rule is None or rule.followup_sources is None or state is None:
+            return
+        if state["s"] == ALERTED and verdict.source_count >= rule.followup_sources:
+            self._fire(match, article, verdict, "followup", now, result)
+
+    def _fire(
+        self,
+        match: RuleMatch,
+        article: Article,
+        verdict: Verdict,
+        reason: str,
+        now: datetime,
+        result: PipelineResult,
+    ) -> None:
+        rule = self.rulebook.get(match.rule_id) if self.rulebook is not None else None
+        suffix = ":followup" if reason == "followup" else ""
+        result.alerts.append(
+            AlertDecision(
+                alert_id=f"{match.rule_id}:{verdict.story_id}{suffix}",
+                reason=reason,  # type: ignore[arg-type]  # "new_story" or "followup"
+                rule=match,
+                story_id=verdict.story_id,
+                article=article,
+                source_count=verdict.source_count,
+                story_sources=verdict.story_sources,
+                rules_version=self.rules_version,
+                digest=rule.digest if rule is not None else None,
+                decided_at=now,
+            )
+        )
+        # The first match and article are kept so a later follow-up can cite them.
+        state = {
+            "s": FOLLOWED if reason == "followup" else ALERTED,
+            "t": now.timestamp(),
+            "m": match.model_dump(mode="json"),
+            "a": article.model_dump(mode="json"),
+        }
+        self._set(alert_key(match.rule_id, verdict.story_id), state, result)
+
+    def _set(self, key: str, value: dict[str, Any], result: PipelineResult) -> None:
+        self._remember(key, value)
+        result.alert_updates.append((key, value))
+
+    def _min_sources(self, rule_id: str) -> int:
+        rule = self.rulebook.get(rule_id) if self.rulebook is not None else None
+        return rule.min_sources if rule is not None else 1
+
+    def _evict(self, now: datetime, result: PipelineResult) -> None:
+        # Alert bookkeeping lives as long as the dedup window: after it, the story
+        # itself is gone from the window, so nothing can refer to it again.
+        horizon = (now - self.window).timestamp()
+        while self._expiry and self._expiry[0][0] < horizon:
+            stamp, key = self._expiry.popleft()
+            state = self._alert_state.get(key)
+            if state is None or float(state["t"]) != stamp:
+                continue  # superseded by a later write, which has its own entry
+            rule_id, _, story_id = key.partition("|")
+            del self._alert_state[key]
+            rules = self._rules_by_story.get(story_id)
+            if rules is not None:
+                rules.discard(rule_id)
+                if not rules:
+                    del self._rules_by_story[story_id]
+            result.alert_updates.append((key, None))

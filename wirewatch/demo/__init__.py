@@ -1,0 +1,1 @@
+"""The bundled demo: two small feeds written for wirewatch and a server for them."""
