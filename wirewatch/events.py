@@ -154,3 +154,41 @@ class DeadLetter(_Record):
     @property
     def key(self) -> bytes:
         return f"{self.alert.alert_id}|{self.target}".encode()
+
+
+class SentRecord(_Record):
+    """What the dispatcher knows about one (alert, target); compacted ``wirewatch.alerts.sent``.
+
+    Key ``alert_id|target``. ``sending`` is written (and flushed) before a send so a
+    crash mid-send is visible at restart; ``alert`` is carried only then, so that an
+    uncertain send can still be dead-lettered.
+    """
+
+    alert_id: str
+    target: str = Field(description="Apprise privacy form of the URL")
+    state: Literal["sending", "sent", "dead_lettered"]
+    alert: AlertDecision | None = None
+    at: AwareDatetime = Field(default_factory=utcnow)
+
+    @property
+    def key(self) -> bytes:
+        return f"{self.alert_id}|{self.target}".encode()
+
+
+class PendingAlert(_Record):
+    """An alert parked for one target until ``release_at``. Compacted pending topic.
+
+    ``kind``: ``digest`` (batched by schedule), ``hold`` (quiet hours) or
+    ``overflow`` (over the rate limit; goes out in the next batch). A tombstone
+    (null value) under the same key removes it once delivered or dead-lettered.
+    """
+
+    alert: AlertDecision
+    target: str = Field(description="Apprise privacy form of the URL")
+    kind: Literal["digest", "hold", "overflow"]
+    release_at: AwareDatetime
+    queued_at: AwareDatetime = Field(default_factory=utcnow)
+
+    @property
+    def key(self) -> bytes:
+        return f"{self.alert.alert_id}|{self.target}".encode()

@@ -124,6 +124,18 @@ class AlertSettings(_Section):
     backoff_base_s: float = 2.0
     backoff_max_s: float = 300.0
     timezone: str = "UTC"
+    # Compacted topic holding digest/quiet-hours/overflow buffers; empty = derived
+    # from kafka.topics.sent ("<prefix>.pending"), so it follows the namespace.
+    pending_topic: str = ""
+    # One apprise send may take this long before it counts as a failed attempt.
+    send_timeout_s: float = 30.0
+    # A send cut short by a crash (marked "sending", never confirmed) cannot be known
+    # to have arrived: dead-letter it for a human (no duplicate) or resend it.
+    uncertain_sends: str = Field("dead_letter", pattern="^(dead_letter|resend)$")
+    # Rendered messages longer than this are cut (hostile feeds can be huge).
+    max_message_chars: int = 20_000
+    # Offsets of fully handled alerts are committed at least this often.
+    commit_interval_s: float = 1.0
 
 
 class Settings(BaseSettings):
