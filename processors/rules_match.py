@@ -1,0 +1,284 @@
+"""Compiled matching: every rule's query against one article in one Aho-Corasick pass.
+
+Each field is folded and split into words, and all fields are joined into one
+haystack ``" w1 w2 \\x00 w3 ... "``. Every literal of every rule becomes one
+automaton key: ``" word "``, ``" two words "`` or ``" prefix"`` for
+``prefix*``; the spaces make keys match whole words only and the ``\\x00``
+separator stops a phrase from running from one field into the next. One
+``automaton.iter`` over the haystack finds every literal; a rule is evaluated
+only if each of its required clauses (see :func:`required_clauses`) has a hit.
+Rules with no required literal (only NOT or regex parts) are always evaluated.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import accumulate
+from typing import Any
+
+import ahocorasick
+
+from processors.query import (
+    FIELDS,
+    And,
+    Node,
+    Not,
+    Or,
+    Regex,
+    Words,
+    describe,
+    fold,
+    fold_with_offsets,
+    surface_spans,
+)
+
+_WORD_RE = re.compile(r"\w+")
+SEP = "\x00"
+Span = tuple[int, int, tuple[tuple[int, int], ...]]  # first word, last word, leaf spans
+
+
+class Doc:
+    """One article's fields, tokenised once, with the literal hits of one automaton pass."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        self.texts = fields
+        self.folded = {name: fold(fields.get(name, "")) for name in FIELDS}
+        tokens: list[str] = []
+        self.token_bounds: list[int] = []  # token index where each field ends
+        for name in FIELDS:
+            tokens.extend(_WORD_RE.findall(self.folded[name]))
+            self.token_bounds.append(len(tokens))
+            tokens.append(SEP)
+        self.tokens = tokens
+        self.haystack = " " + " ".join(tokens) + " "
+        # Char offset of each field separator, to place a hit without tokenising again.
+        self.char_bounds: list[int] = []
+        at = 0
+        for _ in FIELDS:
+            at = self.haystack.index(SEP, at + 1)
+            self.char_bounds.append(at)
+        self.hits: dict[int, list[int]] = {}
+        self._starts: list[int] | None = None
+        self._surfaces: dict[int, list[tuple[int, int]]] = {}
+        self._key_len: Sequence[int] = ()
+
+    def scan(self, automaton: Any, key_len: Sequence[int]) -> None:
+        """Record the end offsets of every literal in the haystack."""
+        self._key_len = key_len
+        hits = self.hits
+        for end, lid in automaton.iter(self.haystack):
+            if lid in hits:
+                hits[lid].append(end)
+            else:
+                hits[lid] = [end]
+
+    def positions(self, lid: int) -> list[int]:
+        """Token index of the first word of every hit of literal ``lid``."""
+        if self._starts is None:
+            self._starts = list(accumulate((len(t) + 1 for t in self.tokens), initial=1))
+        starts, size = self._starts, self._key_len[lid]
+        return [bisect_left(starts, end - size + 2) for end in self.hits.get(lid, ())]
+
+    def field_of(self, token: int) -> int:
+        return bisect_right(self.token_bounds, token)
+
+    def surface(self, lo: int, hi: int) -> tuple[int, int, str]:
+        """The original text of words ``lo..hi``: (field, start char, text)."""
+        fidx = self.field_of(lo)
+        first = self.token_bounds[fidx - 1] + 1 if fidx else 0
+        if fidx not in self._surfaces:
+            self._surfaces[fidx] = surface_spans(self.texts.get(FIELDS[fidx], ""))
+        spans = self._surfaces[fidx]
+        start, end = spans[lo - first][0], spans[hi - first][1]
+        return fidx, start, self.texts[FIELDS[fidx]][start:end]
+
+
+class CWords:
+    def __init__(self, node: Words, lid: int, fields: frozenset[int]) -> None:
+        self.node, self.lid, self.fields = node, lid, fields
+        self.width = len(node.words) - 1
+
+    def test(self, doc: Doc) -> bool:
+        ends = doc.hits.get(self.lid)
+        if not ends:
+            return False
+        if len(self.fields) == len(FIELDS):
+            return True
+        bounds = doc.char_bounds
+        return any(bisect_left(bounds, end) in self.fields for end in ends)
+
+    def spans(self, doc: Doc) -> list[Span]:
+        width = self.width
+        return [
+            (p, p + width, ((p, p + width),))
+            for p in doc.positions(self.lid)
+            if doc.field_of(p) in self.fields
+        ]
+
+    def clauses(self) -> list[frozenset[int]]:
+        return [frozenset((self.lid,))]
+
+
+class CRegex:
+    def __init__(self, node: Regex, fields: frozenset[int]) -> None:
+        self.node, self.fields = node, fields
+        self.regex = re.compile(node.pattern, re.IGNORECASE)
+
+    def test(self, doc: Doc) -> bool:
+        return any(self.regex.search(doc.folded[FIELDS[f]]) for f in self.fields)
+
+    def char_hits(self, doc: Doc) -> list[tuple[int, int, str]]:
+        out = []
+        for fidx in sorted(self.fields):
+            text = doc.texts.get(FIELDS[fidx], "")
+            folded, offsets = fold_with_offsets(text)
+            for m in self.regex.finditer(folded):
+                if m.end() > m.start():
+                    lo, hi = offsets[m.start()], offsets[m.end()]
+                    out.append((fidx, lo, text[lo:hi]))
+        return out
+
+    def clauses(self) -> list[frozenset[int]]:
+        return []
+
+
+@dataclass
+class CBool:
+    op: str  # AND OR NOT NEAR
+    children: list[Compiled]
+    distance: int = 0
+    node: Node | None = field(default=None, repr=False)
+
+    def test(self, doc: Doc) -> bool:
+        if self.op == "AND":
+            return all(c.test(doc) for c in self.children)
+        if self.op == "OR":
+            return any(c.test(doc) for c in self.children)
+        if self.op == "NOT":
+            return not self.children[0].test(doc)
+        return all(c.test(doc) for c in self.children) and bool(self.spans(doc))
+
+    def spans(self, doc: Doc) -> list[Span]:
+        if self.op == "OR":
+            return [s for c in self.children for s in _spans(c, doc)]
+        left, right = (_spans(c, doc) for c in self.children)
+        out: list[Span] = []
+        for a in left:
+            for b in right:
+                # Overlapping spans are the same words, not two words near each other.
+                if a[1] >= b[0] and b[1] >= a[0]:
+                    continue
+                gap = b[0] - a[1] - 1 if b[0] > a[1] else a[0] - b[1] - 1
+                if gap <= self.distance and doc.field_of(a[0]) == doc.field_of(b[0]):
+                    out.append((min(a[0], b[0]), max(a[1], b[1]), a[2] + b[2]))
+        return out
+
+    def clauses(self) -> list[frozenset[int]]:
+        if self.op in ("AND", "NEAR"):
+            return [cl for c in self.children for cl in c.clauses()]
+        if self.op == "OR":
+            per_child = [best_clause(c.clauses()) for c in self.children]
+            if any(cl is None for cl in per_child):
+                return []
+            return [frozenset().union(*(cl for cl in per_child if cl is not None))]
+        return []
+
+
+Compiled = CWords | CRegex | CBool
+
+
+def _spans(node: Compiled, doc: Doc) -> list[Span]:
+    if isinstance(node, CRegex):  # pragma: no cover - the parser keeps regexes out of NEAR
+        return []
+    return node.spans(doc)
+
+
+def best_clause(clauses: list[frozenset[int]]) -> frozenset[int] | None:
+    """The most selective clause: fewest alternatives (a cheap stand-in for rarest)."""
+    return min(clauses, key=len) if clauses else None
+
+
+def collect_terms(node: Compiled, doc: Doc, out: list[tuple[int, int, str]]) -> None:
+    """Add (field, char offset, surface text) of every positive literal that matched."""
+    if isinstance(node, CWords):
+        for lo, hi, _parts in node.spans(doc):
+            out.append(doc.surface(lo, hi))
+    elif isinstance(node, CRegex):
+        out.extend(node.char_hits(doc))
+    elif node.op == "NEAR":
+        seen = {part for span in node.spans(doc) for part in span[2]}
+        out.extend(doc.surface(lo, hi) for lo, hi in sorted(seen))
+    elif node.op in ("AND", "OR"):
+        for child in node.children:
+            if child.test(doc):
+                collect_terms(child, doc, out)
+
+
+def explain_node(node: Compiled, doc: Doc, depth: int = 0) -> list[str]:
+    """Lines ``✓``/``✗`` per clause, indented like the query tree."""
+    ok = node.test(doc)
+    mark = "✓" if ok else "✗"
+    pad = "  " * depth
+    if isinstance(node, CWords | CRegex):
+        terms: list[tuple[int, int, str]] = []
+        if ok:
+            collect_terms(node, doc, terms)
+        found = f"  found: {', '.join(sorted({t[2] for t in terms}))}" if terms else ""
+        scope = "/".join(FIELDS[f] for f in sorted(node.fields))
+        return [f"{pad}{mark} {node.node.text}  [{scope}]{found}"]
+    label = {"NOT": "NOT (true when the clause below is absent)"}.get(node.op, node.op)
+    if node.op == "NEAR":
+        label = f"NEAR/{node.distance}"
+    lines = [f"{pad}{mark} {label}"]
+    for child in node.children:
+        lines.extend(explain_node(child, doc, depth + 1))
+    return lines
+
+
+class LiteralTable:
+    """Interns automaton keys so a literal used by many rules is searched once."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.key_len: list[int] = []
+
+    def intern(self, node: Words) -> int:
+        body = " " + " ".join(node.words)
+        key = body if node.prefix else body + " "
+        if key not in self.ids:
+            self.ids[key] = len(self.key_len)
+            self.key_len.append(len(key))
+        return self.ids[key]
+
+    def build(self) -> Any:
+        """The automaton over every interned key (None when there is none)."""
+        if not self.ids:
+            return None
+        automaton = ahocorasick.Automaton()
+        for key, lid in self.ids.items():
+            automaton.add_word(key, lid)
+        automaton.make_automaton()
+        return automaton
+
+
+def compile_node(node: Node, table: LiteralTable, scope: frozenset[int]) -> Compiled:
+    """Compile a syntax tree; unscoped leaves search the fields in ``scope``."""
+    if isinstance(node, Words):
+        fields = frozenset((FIELDS.index(node.field),)) if node.field else scope
+        return CWords(node, table.intern(node), fields)
+    if isinstance(node, Regex):
+        fields = frozenset((FIELDS.index(node.field),)) if node.field else scope
+        return CRegex(node, fields)
+    if isinstance(node, And | Or):
+        op = "AND" if isinstance(node, And) else "OR"
+        return CBool(op, [compile_node(c, table, scope) for c in node.children], node=node)
+    if isinstance(node, Not):
+        return CBool("NOT", [compile_node(node.child, table, scope)], node=node)
+    children = [compile_node(node.left, table, scope), compile_node(node.right, table, scope)]
+    return CBool("NEAR", children, node.distance, node=node)
+
+
+__all__ = ["Doc", "LiteralTable", "collect_terms", "compile_node", "describe", "explain_node"]
