@@ -76,21 +76,26 @@ OnChange = Callable[[RuleBook, RuleChanges], Awaitable[None] | None]
 
 
 class RulesWatcher:
-    """Poll ``path`` and swap in a new :class:`RuleBook` on every valid edit."""
+    """Poll ``path`` and swap in a new :class:`RuleBook` on every valid edit.
+
+    ``on_change(new_book, changes)`` may be sync or async. Without ``book`` the
+    file is loaded now and :class:`RulesError` is raised if it is bad (a process
+    refuses to start on a bad rules file; only later edits are tolerated).
+    """
 
     def __init__(
         self,
         path: Path,
-        book: RuleBook,
-        *,
         on_change: OnChange | None = None,
+        *,
+        book: RuleBook | None = None,
         notify_config: Path | None = None,
         interval_s: float = 0.5,
         settle_s: float = 0.05,
         rehash_every_s: float = 2.0,
     ) -> None:
         self.path = Path(path)
-        self.book = book
+        self.book: RuleBook = book or load_rules(self.path, notify_config=notify_config)
         self.on_change = on_change
         self.notify_config = notify_config
         self.interval_s = min(interval_s, 0.5)
@@ -101,20 +106,23 @@ class RulesWatcher:
         self._hashed_at = time.monotonic()
         self._missing_logged = False
 
+    @property
+    def version(self) -> str:
+        """Version of the active book: the content hash of the file it came from."""
+        return self.book.version
+
     @classmethod
     def from_file(
         cls,
         path: Path,
-        *,
         on_change: OnChange | None = None,
+        *,
         notify_config: Path | None = None,
         interval_s: float = 0.5,
     ) -> RulesWatcher:
         """Load ``path`` now (raising :class:`RulesError` if bad) and watch it."""
         book = load_rules(path, notify_config=notify_config)
-        return cls(
-            path, book, on_change=on_change, notify_config=notify_config, interval_s=interval_s
-        )
+        return cls(path, on_change, book=book, notify_config=notify_config, interval_s=interval_s)
 
     def _signature(self) -> tuple[int, int, int] | None:
         try:
@@ -151,7 +159,7 @@ class RulesWatcher:
         if data is None:
             return False
         version = hash_content(data)
-        if version in (self.book.version, self.rejected):
+        if version in (self.version, self.rejected):
             return False
         return await self._apply(data, version)
 
@@ -184,7 +192,7 @@ class RulesWatcher:
             )
             return False
         changes = diff_books(self.book, book)
-        old = self.book.version
+        old = self.version
         self.book = book
         self.rejected = None
         log.info(
