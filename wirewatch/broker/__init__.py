@@ -59,6 +59,8 @@ class LocalBroker:
         self.logfile = self.data_dir / "broker.log"
         self.log_dir = self.data_dir / "log"
         self.properties = self.data_dir / "server.properties"
+        # Kept so that a broker started by this object is reaped when stopped.
+        self._proc: subprocess.Popen[bytes] | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -162,6 +164,7 @@ class LocalBroker:
             proc = subprocess.Popen(  # noqa: S603
                 cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
+        self._proc = proc
         self.pidfile.write_text(str(proc.pid))
         deadline = time.monotonic() + self.settings.start_timeout_s
         while not self.port_open():
@@ -191,6 +194,9 @@ class LocalBroker:
             time.sleep(0.2)
         if self.pid() is not None:
             os.kill(pid, signal.SIGKILL)
+        if self._proc is not None:
+            self._proc.wait()
+            self._proc = None
         self.pidfile.unlink(missing_ok=True)
         return True
 
