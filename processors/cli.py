@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 rules_app = typer.Typer(help="Check and backtest watch rules.", no_args_is_help=True)
+
+RulesFileArg = Annotated[
+    Path | None, typer.Argument(help="Rules file (default: settings.processor.rules_file).")
+]
+NotifyOpt = Annotated[
+    Path | None,
+    typer.Option("--notify", help="Notify config (default: settings.alerts.notify_file)"),
+]
+ArticlesOpt = Annotated[Path | None, typer.Option("--articles", help="JSONL of Article records.")]
+FeedOpt = Annotated[str | None, typer.Option("--feed", help="Feed URL or file (RSS/Atom).")]
+ExplainOpt = Annotated[
+    str | None, typer.Option("--explain", help="Also show why RULE did or did not fire.")
+]
+OnlyOpt = Annotated[bool, typer.Option("--only-matches", help="Hide articles no rule fires on.")]
 
 
 def run_processor() -> None:
@@ -13,3 +31,113 @@ def run_processor() -> None:
     from wirewatch.settings import load_settings
 
     run_worker(load_settings())
+
+
+def _paths(file: Path | None, notify: Path | None) -> tuple[Path, Path]:
+    from wirewatch.settings import load_settings
+
+    settings = load_settings()
+    return file or settings.processor.rules_file, notify or settings.alerts.notify_file
+
+
+@rules_app.command("check")
+def check_rules(file: RulesFileArg = None, notify: NotifyOpt = None) -> None:
+    """Validate a rules file; print every problem as file:line:col with a caret."""
+    from rich.console import Console
+
+    from processors.rules import check_rules_bytes
+
+    path, notify_path = _paths(file, notify)
+    out, err = Console(highlight=False), Console(stderr=True, highlight=False)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        err.print(f"{path}: cannot read rules file: {exc}", markup=False)
+        raise typer.Exit(2) from exc
+    book, problems = check_rules_bytes(path, data, notify_config=notify_path)
+    for problem in problems:
+        err.print(problem.render(), markup=False)
+        err.print()
+    if problems or book is None:
+        err.print(f"{path}: {len(problems)} error(s)", style="bold red", markup=False)
+        raise typer.Exit(1)
+    disabled = len(book.all_rules) - len(book.rules)
+    out.print(
+        f"{path}: OK, {len(book.rules)} enabled rule(s)"
+        + (f", {disabled} disabled" if disabled else "")
+        + f", version {book.version} (notify tags checked against {notify_path})",
+        markup=False,
+    )
+
+
+@rules_app.command("test")
+def test_rules(
+    file: RulesFileArg = None,
+    articles: ArticlesOpt = None,
+    feed: FeedOpt = None,
+    explain: ExplainOpt = None,
+    only_matches: OnlyOpt = False,
+) -> None:
+    """Backtest rules: which rules fire on each article, with the matched terms highlighted."""
+    from rich.console import Console
+
+    from processors.rules import RulesError, load_rules
+    from processors.rules_backtest import (
+        ReadError,
+        explain_lines,
+        read_feed,
+        read_jsonl,
+        render_article,
+    )
+    from wirewatch.events import Article
+
+    out, err = Console(highlight=False), Console(stderr=True, highlight=False)
+    if (articles is None) == (feed is None):
+        err.print("give exactly one of --articles JSONL or --feed URL|PATH")
+        raise typer.Exit(2)
+    path, _ = _paths(file, None)
+    try:
+        book = load_rules(path)
+    except RulesError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(1) from exc
+    if explain and book.get(explain) is None:
+        err.print(f"--explain: no rule {explain!r} in {path}", markup=False)
+        raise typer.Exit(2)
+
+    items: list[Article | ReadError]
+    if feed is not None:
+        feed_articles, feed_errors = read_feed(feed)
+        items = [*feed_errors, *feed_articles]
+    else:
+        assert articles is not None  # noqa: S101 - checked above
+        try:
+            items = list(read_jsonl(articles))
+        except OSError as exc:
+            err.print(f"{articles}: cannot read: {exc}", markup=False)
+            raise typer.Exit(2) from exc
+
+    fired: Counter[str] = Counter()
+    bad = total = 0
+    for item in items:
+        if isinstance(item, ReadError):
+            bad += 1
+            err.print(f"{item.where}: {item.message}", style="red", markup=False)
+            continue
+        total += 1
+        matches = book.match(item)
+        fired.update(m.rule_id for m in matches)
+        if only_matches and not matches and not explain:
+            continue
+        for line in render_article(item, matches):
+            out.print(line)
+        if explain:
+            for line in explain_lines(book, item, explain):
+                out.print(line)
+    out.print()
+    out.print(f"{total} article(s), rules version {book.version}", style="bold")
+    for rule in book.rules:
+        out.print(f"  {rule.id:<32} fired on {fired[rule.id]}", markup=False)
+    if bad:
+        err.print(f"{bad} record(s) could not be read (listed above)", style="red")
+        raise typer.Exit(1)
