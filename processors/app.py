@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from processors.dedup import DedupConfig, StoryClusterer
 from processors.pipeline import Pipeline
-from processors.rules import RuleBook, RulesWatcher, load_rules
+from processors.rules import RuleBook, RuleChanges, RulesWatcher
 from wirewatch.events import Article
 from wirewatch.kafka import ensure_topics
 from wirewatch.settings import Settings
@@ -32,7 +32,7 @@ from wirewatch.settings import Settings
 log = logging.getLogger(__name__)
 
 
-class IdempotentProducer(faust_aiokafka.Producer):  # type: ignore[misc]  # untyped base
+class IdempotentProducer(faust_aiokafka.Producer):
     """Faust enables idempotence only inside transactions; we want it always."""
 
     def _settings_extra(self) -> dict[str, Any]:
@@ -48,11 +48,10 @@ def build_pipeline(settings: Settings, rulebook: RuleBook | None) -> Pipeline:
     return Pipeline(StoryClusterer(config), rulebook, window=timedelta(hours=p.window_hours))
 
 
-def create_app(settings: Settings, rulebook: RuleBook | None = None) -> faust.App:
-    """Build the Faust app; ``rulebook`` defaults to the rules file (must be valid)."""
+def create_app(settings: Settings) -> faust.App:
+    """Build the Faust app. A bad rules file at start-up raises RulesError (refuse to start)."""
     p, topics = settings.processor, settings.kafka.topics
-    if rulebook is None:
-        rulebook = load_rules(p.rules_file, notify_config=settings.alerts.notify_file)
+    watcher = RulesWatcher.from_file(p.rules_file, notify_config=settings.alerts.notify_file)
     app = faust.App(
         p.app_id,
         broker=f"kafka://{settings.kafka.bootstrap}",
@@ -72,7 +71,7 @@ def create_app(settings: Settings, rulebook: RuleBook | None = None) -> faust.Ap
     alert_table = app.Table(
         "alert-state", partitions=topics.raw.partitions, value_serializer="json"
     )
-    pipeline = build_pipeline(settings, rulebook)
+    pipeline = build_pipeline(settings, watcher.book)
     restored = asyncio.Event()
 
     def restore_once() -> None:
@@ -88,7 +87,7 @@ def create_app(settings: Settings, rulebook: RuleBook | None = None) -> faust.Ap
         )
 
     @app.agent(raw)
-    async def process_articles(stream: AsyncIterator[bytes]) -> AsyncIterator[None]:
+    async def process_articles(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         async for value in stream:
             restore_once()
             try:
@@ -97,10 +96,10 @@ def create_app(settings: Settings, rulebook: RuleBook | None = None) -> faust.Ap
                 log.error("skipping unreadable record on %s: %s", topics.raw.name, exc)
                 continue
             result = pipeline.process(article)
-            for key, record in (*result.dedup_updates,):
-                _apply(dedup_table, key, record)
-            for key, record in result.alert_updates:
-                _apply(alert_table, key, record)
+            for state_key, record in result.dedup_updates:
+                _apply(dedup_table, state_key, record)
+            for state_key, record in result.alert_updates:
+                _apply(alert_table, state_key, record)
             for event in result.events:
                 key = event.key if event.kind == "article" else event.story_id.encode()
                 await events_topic.send(key=key, value=event.to_bytes())
@@ -109,15 +108,20 @@ def create_app(settings: Settings, rulebook: RuleBook | None = None) -> faust.Ap
                 await alerts_topic.send(key=alert.key, value=alert.to_bytes())
             yield None
 
-    @app.task
+    def use_rules(book: RuleBook, changes: RuleChanges) -> None:
+        # Swapping the reference is atomic for the agent: an article is matched
+        # against one whole book, never half of an edit.
+        pipeline.rulebook = book
+
+    watcher.on_change = use_rules
+
     async def watch_rules() -> None:
-        def on_change(book: RuleBook, changed: Any) -> None:
-            pipeline.rulebook = book
-            log.info("rules version %s now active (changed: %s)", book.version, changed)
+        log.info(
+            "rules version %s active (%d rules)", watcher.book.version, len(watcher.book.rules)
+        )
+        await watcher.run()
 
-        await RulesWatcher(p.rules_file, on_change, notify_config=settings.alerts.notify_file).run()
-
-    app.wirewatch_pipeline = pipeline  # for tests and status
+    app.task(watch_rules)
     return app
 
 

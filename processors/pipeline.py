@@ -17,7 +17,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from processors.dedup import StoryClusterer, Verdict
 from processors.rules import RuleBook
@@ -97,10 +97,14 @@ class Pipeline:
         return result
 
     def _event(
-        self, kind: str, article: Article, verdict: Verdict, matches: list[RuleMatch]
+        self,
+        kind: Literal["article", "story_update"],
+        article: Article,
+        verdict: Verdict,
+        matches: list[RuleMatch],
     ) -> NewsEvent:
         return NewsEvent(
-            kind=kind,  # type: ignore[arg-type]  # one of the two literals above
+            kind=kind,
             article=article,
             story_id=verdict.story_id,
             duplicate_of=verdict.duplicate_of,
@@ -178,7 +182,7 @@ class Pipeline:
         match: RuleMatch,
         article: Article,
         verdict: Verdict,
-        reason: str,
+        reason: Literal["new_story", "followup"],
         now: datetime,
         result: PipelineResult,
     ) -> None:
@@ -187,7 +191,7 @@ class Pipeline:
         result.alerts.append(
             AlertDecision(
                 alert_id=f"{match.rule_id}:{verdict.story_id}{suffix}",
-                reason=reason,  # type: ignore[arg-type]  # "new_story" or "followup"
+                reason=reason,
                 rule=match,
                 story_id=verdict.story_id,
                 article=article,
