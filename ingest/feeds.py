@@ -1,0 +1,213 @@
+"""Feed parsing and normalisation: bytes in, entries and problems out (pure).
+
+``wirewatch feeds check``, the poller and the benchmark all call
+:func:`parse_feed`, so what a user checks is what the poller produces.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import feedparser
+
+from ingest.text import canonical_url, clean_line, content_hash, html_to_text, sanitize_html
+
+# A DTD that declares entities is how both the "billion laughs" bomb and external
+# entity (XXE) attacks start. feedparser's strict parser refuses undeclared
+# entities and its loose parser never expands them; we only record the attempt.
+_ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
+MAX_TITLE_CHARS = 500
+MAX_SUMMARY_CHARS = 5_000
+
+
+@dataclass(frozen=True)
+class ParsedEntry:
+    """One entry after normalisation, before an id is chosen (that needs feed history)."""
+
+    title: str
+    url: str  # canonical URL ("" when the entry has no usable link)
+    link: str  # the link as published
+    guid: str
+    summary: str
+    summary_html: str
+    published: datetime
+    content_hash: str
+    date_missing: bool = False
+    date_clamped: bool = False
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    """What one response body yielded. ``ok`` is False when no feed could be read at all."""
+
+    entries: list[ParsedEntry]
+    problems: list[str]
+    title: str = ""
+    language: str = ""
+    version: str = ""
+    encoding: str = ""
+    ttl_s: float | None = None
+    ok: bool = True
+    skipped: int = 0
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+def _to_utc(value: Any) -> datetime | None:
+    # feedparser already converts every date it understands to a UTC struct_time.
+    if not isinstance(value, time.struct_time | tuple) or len(value) < 6:
+        return None
+    try:
+        y, mo, d, h, mi, sec = (int(v) for v in value[:6])
+        return datetime(y, mo, d, h, mi, min(sec, 59), tzinfo=UTC)
+    except (ValueError, TypeError, OverflowError):
+        return None
+
+
+def _entry_html(entry: Any) -> str:
+    contents = entry.get("content") or []
+    for content in contents:
+        if "html" in str(content.get("type", "")) and content.get("value"):
+            return str(content["value"])
+    summary = entry.get("summary_detail") or {}
+    if summary.get("value"):
+        return str(summary["value"])
+    return str(contents[0].get("value", "")) if contents else ""
+
+
+def _summary_of(entry: Any) -> tuple[str, str]:
+    """(plain text, sanitised HTML); the summary is preferred over the full content."""
+    raw = str(entry.get("summary") or "") or _entry_html(entry)
+    return html_to_text(raw, max_chars=MAX_SUMMARY_CHARS), sanitize_html(_entry_html(entry))
+
+
+def _ttl_seconds(feed: Any) -> float | None:
+    try:
+        minutes = float(str(feed.get("ttl", "")).strip())
+    except ValueError:
+        return None
+    return minutes * 60 if 0 < minutes < 7 * 24 * 60 else None
+
+
+def _normalise(entry: Any, fetched_at: datetime, max_future: timedelta) -> ParsedEntry | None:
+    link = str(entry.get("link") or "").strip()
+    guid = str(entry.get("id") or entry.get("guid") or "").strip()[:2000]
+    summary, summary_html = _summary_of(entry)
+    title = clean_line(str(entry.get("title") or ""))[:MAX_TITLE_CHARS]
+    if not title:
+        # Title-less entries (microblogs) are kept; the start of the text stands in.
+        title = " ".join(summary.split())[:120] or link[:200]
+    if not title and not guid:
+        return None
+    published = None
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        published = _to_utc(entry.get(key))
+        if published is not None:
+            break
+    date_missing = published is None
+    date_clamped = published is not None and published > fetched_at + max_future
+    if published is None or date_clamped:
+        published = fetched_at
+    return ParsedEntry(
+        title=title,
+        url=canonical_url(link) if link else "",
+        link=link,
+        guid=guid,
+        summary=summary,
+        summary_html=summary_html,
+        published=published,
+        content_hash=content_hash(title, summary),
+        date_missing=date_missing,
+        date_clamped=date_clamped,
+    )
+
+
+def _bozo_reason(parsed: Any) -> str:
+    exc = parsed.get("bozo_exception")
+    if exc is None:
+        return "malformed feed"
+    line = getattr(exc, "getLineNumber", None)
+    where = f" (line {line()})" if callable(line) else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+def parse_feed(
+    data: bytes,
+    *,
+    feed_url: str = "",
+    content_type: str = "",
+    fetched_at: datetime | None = None,
+    max_future: timedelta = timedelta(minutes=5),
+) -> ParseResult:
+    """Parse and normalise one feed body. Never raises for bad input; problems are listed.
+
+    Dates are UTC; a missing date becomes ``fetched_at`` and a date more than
+    ``max_future`` ahead is clamped to it. Good entries of a malformed feed are kept.
+    """
+    fetched_at = fetched_at or datetime.now(UTC)
+    problems: list[str] = []
+    if _ENTITY_DECL.search(data[:65536]):
+        problems.append("dtd: entity declarations ignored (entity expansion / external entities)")
+    headers = {"content-location": feed_url} if feed_url else {}
+    # Without a header (files, `feeds check PATH`) assume XML rather than report a
+    # missing Content-Type that no server actually omitted.
+    headers["content-type"] = content_type or "application/xml"
+    try:
+        # BytesIO, never bytes: feedparser treats a bare bytes/str argument as a
+        # path or URL to open, which hostile content must never trigger.
+        parsed = feedparser.parse(io.BytesIO(data), response_headers=headers)
+    except Exception as exc:  # feedparser's loose parser can fail on pathological markup
+        return ParseResult([], [f"parser crashed: {type(exc).__name__}: {exc}"], ok=False)
+    feed = parsed.get("feed") or {}
+    raw_entries = parsed.get("entries") or []
+    version = str(parsed.get("version") or "")
+    if parsed.get("bozo"):
+        problems.append(f"bozo: {_bozo_reason(parsed)}")
+    encoding = str(parsed.get("encoding") or "")
+    if not version and not raw_entries:
+        problems.append("not a feed: no RSS/Atom/RDF/JSON structure found")
+        return ParseResult([], problems, encoding=encoding, ok=False)
+
+    entries: list[ParsedEntry] = []
+    skipped = 0
+    for raw in raw_entries:
+        try:
+            entry = _normalise(raw, fetched_at, max_future)
+        except Exception as exc:  # one odd entry must not cost the others
+            problems.append(f"entry skipped: {type(exc).__name__}: {exc}")
+            entry = None
+        if entry is None:
+            skipped += 1
+        else:
+            entries.append(entry)
+    if skipped:
+        problems.append(f"entries without title, text or guid skipped: {skipped}")
+    missing = sum(e.date_missing for e in entries)
+    if missing:
+        problems.append(f"missing dates: {missing} entries (fetch time used)")
+    clamped = sum(e.date_clamped for e in entries)
+    if clamped:
+        problems.append(f"future dates clamped: {clamped} entries")
+    dup_guids = [g for g, n in Counter(e.guid for e in entries if e.guid).items() if n > 1]
+    if dup_guids:
+        problems.append(f"duplicate guids: {len(dup_guids)} (e.g. {dup_guids[0][:80]!r})")
+    return ParseResult(
+        entries=entries,
+        problems=problems,
+        title=clean_line(str(feed.get("title") or "")),
+        language=str(feed.get("language") or "").strip()[:35],
+        version=version,
+        encoding=encoding,
+        ttl_s=_ttl_seconds(feed),
+        skipped=skipped,
+        stats={
+            "missing_dates": missing,
+            "clamped_dates": clamped,
+            "duplicate_guids": len(dup_guids),
+        },
+    )
