@@ -168,7 +168,12 @@ def _notify_problems(
 ) -> list[Problem]:
     from wirewatch.notify_config import load_notify_config, notify_tags
 
-    out = [_problem_from_line(e) for e in load_notify_config(notify_path).errors]
+    config = load_notify_config(notify_path)
+    out = [_problem_from_line(e) for e in config.errors]
+    if not config.targets and not config.errors:
+        # Console-only mode: with no target configured at all, alerts go to the
+        # console and the JSONL file, so no tag can be "missing" yet.
+        return out
     known = notify_tags(notify_path)
     hint = f"tags there: {', '.join(sorted(known))}" if known else "it has no tagged targets"
     if not notify_path.exists():
