@@ -176,8 +176,6 @@ def _notify_problems(
         return out
     known = notify_tags(notify_path)
     hint = f"tags there: {', '.join(sorted(known))}" if known else "it has no tagged targets"
-    if not notify_path.exists():
-        hint = "that file does not exist"
     for index, rule in enumerate(parsed.rules):
         for tag_index, tag in enumerate(rule.notify):
             if tag not in known:
