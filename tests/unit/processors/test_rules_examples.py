@@ -38,13 +38,22 @@ def test_the_demo_story_fires_both_rules(book: RuleBook) -> None:
 @pytest.mark.parametrize(
     ("title", "summary", "expected"),
     [
-        ("Sinaloa cartel boss extradited", "Mexico extradited him to face charges in Texas.", CARTEL),
-        ("Cartel figures handed over to U.S. authorities",
-         "Mexican officials handed over 10 cartel figures to U.S. authorities.", CARTEL),
-        ("Colombia transferred to the United States three Clan del Golfo cartel leaders", "",
-         CARTEL),
-        ("Narco kingpins transferred to the United States",
-         "Guatemala moved the men overnight.", CARTEL),
+        ("Sinaloa cartel boss extradited", "Mexico extradited him to face charges.", CARTEL),
+        (
+            "Cartel figures handed over to U.S. authorities",
+            "Mexican officials handed over 10 cartel figures to U.S. authorities.",
+            CARTEL,
+        ),
+        (
+            "Colombia transferred to the United States three Clan del Golfo cartel leaders",
+            "",
+            CARTEL,
+        ),
+        (
+            "Narco kingpins transferred to the United States",
+            "Guatemala moved the men overnight.",
+            CARTEL,
+        ),
         ("México extradita a líder del cártel a EE.UU.", "Extraditado el jefe del cartel.", CARTEL),
         ("Trump threatens 25% tariffs on Mexican imports", "", TARIFF),
         ("Canada weighs its answer to the tariff threat", "", TARIFF),
@@ -59,19 +68,29 @@ def test_paraphrases_fire(book: RuleBook, title: str, summary: str, expected: se
 @pytest.mark.parametrize(
     ("title", "summary"),
     [
-        ("Review: a cartel drama that never finds its footing",
-         "The film follows a Sinaloa cartel boss sent from Mexico to the United States; "
-         "the sequel is starring Benicio del Toro."),
-        ("Netflix series on Mexican drug lords gets a second season",
-         "The show imagines a kingpin extradited to the United States."),
-        ("U.S. lifts steel tariffs on Mexico",
-         "Washington lifted the tariffs it had threatened to extend, ending the dispute."),
+        (
+            "Review: a cartel drama that never finds its footing",
+            "The film follows a Sinaloa cartel boss sent from Mexico to the United States; "
+            "the sequel is starring Benicio del Toro.",
+        ),
+        (
+            "Netflix series on Mexican drug lords gets a second season",
+            "The show imagines a kingpin extradited to the United States.",
+        ),
+        (
+            "U.S. lifts steel tariffs on Mexico",
+            "Washington lifted the tariffs it had threatened to extend, ending the dispute.",
+        ),
         ("Tariffs on Canadian lumber dropped after talks", "The threat of a trade war receded."),
-        ("Chicago man convicted in cartel-linked drug case",
-         "A federal jury in Chicago convicted a local man of distributing cocaine supplied by "
-         "a Mexican cartel; he faces sentencing in June."),
-        ("Texas deputies seize cartel cash in traffic stop",
-         "The money was sent to a state lab for testing."),
+        (
+            "Chicago man convicted in cartel-linked drug case",
+            "A federal jury in Chicago convicted a local man of distributing cocaine supplied by "
+            "a Mexican cartel; he faces sentencing in June.",
+        ),
+        (
+            "Texas deputies seize cartel cash in traffic stop",
+            "The money was sent to a state lab for testing.",
+        ),
         ("Airline passengers face new fees", "Fees threaten to push up ticket prices."),
     ],
 )

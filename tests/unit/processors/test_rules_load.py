@@ -148,7 +148,8 @@ def test_render_shows_file_line_col_and_a_caret(tmp_path: Path) -> None:
     text = "version: 1\nrules:\n  - id: r\n    query: a NEAR b\n"
     [problem] = check(tmp_path, text)
     rendered = problem.render().splitlines()
-    assert rendered[0] == f"{tmp_path / 'rules.yaml'}:4:14: query: NEAR needs a distance, e.g. NEAR/5"
+    path = tmp_path / "rules.yaml"
+    assert rendered[0] == f"{path}:4:14: query: NEAR needs a distance, e.g. NEAR/5"
     assert rendered[1] == "    4 |     query: a NEAR b"
     assert rendered[2] == "      |              ^"
     assert rendered[2].index("^") == rendered[1].index("NEAR")
