@@ -48,7 +48,8 @@ def check_rules(file: RulesFileArg = None, notify: NotifyOpt = None) -> None:
     from processors.rules import check_rules_bytes
 
     path, notify_path = _paths(file, notify)
-    out, err = Console(highlight=False), Console(stderr=True, highlight=False)
+    out = Console(highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -91,7 +92,8 @@ def test_rules(
     )
     from wirewatch.events import Article
 
-    out, err = Console(highlight=False), Console(stderr=True, highlight=False)
+    out = Console(highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     if (articles is None) == (feed is None):
         err.print("give exactly one of --articles JSONL or --feed URL|PATH")
         raise typer.Exit(2)

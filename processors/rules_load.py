@@ -82,8 +82,8 @@ def check_rules_bytes(
     rule_nodes = rules_node.value if isinstance(rules_node, yaml.SequenceNode) else []
     problems.extend(_query_problems(src, rule_nodes))
     problems.extend(_duplicate_ids(src, rule_nodes))
-    if notify_config is not None and parsed is not None:
-        problems.extend(_notify_problems(src, root, parsed, Path(notify_config)))
+    if notify_config is not None:
+        problems.extend(_notify_problems(src, rule_nodes, Path(notify_config)))
     problems.sort(key=lambda p: (p.path != src.path, p.line, p.col))
     if problems or parsed is None:
         return None, problems
@@ -164,7 +164,7 @@ def _duplicate_keys(src: SourceText, node: yaml.Node) -> list[Problem]:
 
 
 def _notify_problems(
-    src: SourceText, root: yaml.Node, parsed: RulesFile, notify_path: Path
+    src: SourceText, rule_nodes: list[yaml.Node], notify_path: Path
 ) -> list[Problem]:
     from wirewatch.notify_config import load_notify_config, notify_tags
 
@@ -176,11 +176,16 @@ def _notify_problems(
         return out
     known = notify_tags(notify_path)
     hint = f"tags there: {', '.join(sorted(known))}" if known else "it has no tagged targets"
-    for index, rule in enumerate(parsed.rules):
-        for tag_index, tag in enumerate(rule.notify):
-            if tag not in known:
-                node = node_for_loc(root, ("rules", index, "notify", tag_index), key=False)
-                message = f"notify tag '{tag}' is carried by no target in {notify_path} ({hint})"
+    # Walk the nodes, not the validated model, so that a rule with another
+    # problem still has its tags checked.
+    for rule_node in rule_nodes:
+        _, tags = child(rule_node, "notify")
+        tag_nodes = tags.value if isinstance(tags, yaml.SequenceNode) else [tags]
+        for node in tag_nodes:
+            if isinstance(node, yaml.ScalarNode) and node.value and node.value not in known:
+                message = (
+                    f"notify tag '{node.value}' is carried by no target in {notify_path} ({hint})"
+                )
                 out.append(src.at_node(node, message))
     return out
 
