@@ -51,12 +51,14 @@ def build_pipeline(settings: Settings, rulebook: RuleBook | None) -> Pipeline:
 def create_app(settings: Settings) -> faust.App:
     """Build the Faust app. A bad rules file at start-up raises RulesError (refuse to start)."""
     p, topics = settings.processor, settings.kafka.topics
+    datadir = p.state_dir / p.app_id
+    datadir.mkdir(parents=True, exist_ok=True)  # Faust does not create it
     watcher = RulesWatcher.from_file(p.rules_file, notify_config=settings.alerts.notify_file)
     app = faust.App(
         p.app_id,
         broker=f"kafka://{settings.kafka.bootstrap}",
         store="memory://",
-        datadir=str(p.state_dir / p.app_id),
+        datadir=str(datadir),
         web_enabled=False,
         producer_acks=-1,
         topic_partitions=topics.raw.partitions,
@@ -65,12 +67,9 @@ def create_app(settings: Settings) -> faust.App:
     raw = app.topic(topics.raw.name, key_serializer="raw", value_serializer="raw", internal=False)
     events_topic = app.topic(topics.events.name, key_serializer="raw", value_serializer="raw")
     alerts_topic = app.topic(topics.alerts.name, key_serializer="raw", value_serializer="raw")
-    dedup_table = app.Table(
-        "dedup-state", partitions=topics.raw.partitions, value_serializer="json"
-    )
-    alert_table = app.Table(
-        "alert-state", partitions=topics.raw.partitions, value_serializer="json"
-    )
+    # Values are JSON (the app's default serializer), so the changelogs are readable too.
+    dedup_table = app.Table("dedup-state", partitions=topics.raw.partitions)
+    alert_table = app.Table("alert-state", partitions=topics.raw.partitions)
     pipeline = build_pipeline(settings, watcher.book)
     restored = asyncio.Event()
 
