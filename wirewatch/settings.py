@@ -220,5 +220,8 @@ def apply_namespace(settings: Settings) -> Settings:
             "alerts": settings.alerts.model_copy(
                 update={"group_id": f"{prefix}.{settings.alerts.group_id}"}
             ),
+            "ingest": settings.ingest.model_copy(
+                update={"group_id": f"{prefix}.{settings.ingest.group_id}"}
+            ),
         }
     )
