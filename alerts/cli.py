@@ -2,16 +2,96 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
+
 import typer
 
 alerts_app = typer.Typer(help="Alert delivery: test targets, dead letters.", no_args_is_help=True)
+dlq_app = typer.Typer(help="Alerts that ran out of delivery attempts.", no_args_is_help=True)
+alerts_app.add_typer(dlq_app, name="dlq")
+
+
+def _out(line: str) -> None:
+    sys.stdout.write(line + "\n")
+
+
+def _fail_on_config(exc: Exception) -> None:
+    from alerts.runtime import AlertConfigError
+
+    if isinstance(exc, AlertConfigError):
+        for error in exc.errors:
+            sys.stderr.write(error + "\n")
+        raise typer.Exit(2) from exc
+    raise exc
 
 
 def run_dispatcher() -> None:
     """Consume news.alerts and deliver through apprise."""
-    import asyncio
-
     from alerts.dispatch import run_dispatcher as _run
     from wirewatch.settings import load_settings
 
-    asyncio.run(_run(load_settings()))
+    try:
+        asyncio.run(_run(load_settings()))
+    except KeyboardInterrupt:
+        pass
+    except Exception as exc:
+        _fail_on_config(exc)
+
+
+@alerts_app.command("test")
+def test_command(
+    tag: str = typer.Option(..., "--tag", help="Send to targets with this tag."),
+) -> None:
+    """Send a test message to every target carrying TAG."""
+    from alerts.dlq import send_test
+    from wirewatch.settings import load_settings
+
+    try:
+        results = asyncio.run(send_test(load_settings(), tag))
+    except Exception as exc:
+        _fail_on_config(exc)
+        return
+    if not results:
+        _out(f"no target carries tag {tag!r}")
+        raise typer.Exit(1)
+    for target, outcome in results:
+        _out(f"OK   {target}" if outcome == "ok" else f"FAIL {target}: {outcome}")
+    if any(outcome != "ok" for _, outcome in results):
+        raise typer.Exit(1)
+
+
+@dlq_app.command("list")
+def dlq_list() -> None:
+    """Show dead letters that no retry has delivered yet."""
+    from alerts.dlq import list_dead_letters
+    from wirewatch.settings import load_settings
+
+    letters = asyncio.run(list_dead_letters(load_settings()))
+    for letter in letters:
+        _out(
+            f"{letter.failed_at:%Y-%m-%d %H:%M:%S} {letter.alert.alert_id} -> {letter.target} "
+            f"(attempts {letter.attempts}): {letter.reason}"
+        )
+    _out(f"{len(letters)} dead letter(s)")
+
+
+@dlq_app.command("retry")
+def dlq_retry(
+    alert_id: str | None = typer.Option(None, "--alert-id", help="Only this alert."),
+) -> None:
+    """Re-send outstanding dead letters (all, or one alert)."""
+    from alerts.dlq import retry_dead_letters
+    from wirewatch.settings import load_settings
+
+    try:
+        outcomes = asyncio.run(retry_dead_letters(load_settings(), alert_id))
+    except Exception as exc:
+        _fail_on_config(exc)
+        return
+    for outcome in outcomes:
+        mark = "OK  " if outcome.ok else "FAIL"
+        _out(f"{mark} {outcome.letter.alert.alert_id} -> {outcome.letter.target}: {outcome.detail}")
+    _out(f"{sum(o.ok for o in outcomes)}/{len(outcomes)} delivered")
+    if not all(o.ok for o in outcomes):
+        raise typer.Exit(1)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from wirewatch.notify_config import load_notify_config, notify_tags
+from wirewatch.notify_config import import_apprise, load_notify_config, notify_tags
 
 SLACK_A, SLACK_B, SLACK_C = "T1234ABCD", "B1234ABCD", "abcdefghijklmnopqrstuvwx"
 
@@ -116,17 +116,16 @@ def test_unknown_top_level_keys_are_ignored_by_apprise_itself(
 ) -> None:
     # The alert stage keeps its subscriptions section in the same file: apprise's
     # own loader must accept it without a word.
-    from apprise import Apprise, AppriseConfig
-
+    apprise = import_apprise()
     path = write(
         tmp_path,
         "version: 1\nurls:\n  - json://127.0.0.1/x:\n      tag: desk\n"
         "subscriptions:\n  desk:\n    timezone: Europe/Berlin\n",
     )
     caplog.set_level(logging.DEBUG, logger="apprise")
-    config = AppriseConfig()
+    config = apprise.AppriseConfig()
     assert config.add(str(path))
-    apobj = Apprise()
+    apobj = apprise.Apprise()
     apobj.add(config)
     assert len(apobj) == 1
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
