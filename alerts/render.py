@@ -1,9 +1,10 @@
 """Alert messages: Jinja2 templates per target format, rendered in a sandbox.
 
 Feed content is hostile input. Templates run in ``ImmutableSandboxedEnvironment``
-with ``StrictUndefined``; the HTML template is autoescaped; Slack text is escaped for
-mrkdwn before it reaches the template; links other than http(s) are dropped; every
-output is cut at ``max_chars``. Every template (default and user) is rendered once at
+with ``StrictUndefined``; the HTML template is autoescaped; the Slack template writes
+CommonMark (apprise 2.3 converts it to Slack mrkdwn) and gets feed text with link and
+mention syntax escaped; links other than http(s) are dropped; every output is cut at
+``max_chars``. Every template (default and user) is rendered once at
 load against the full field set, so a typo fails start-up, not the first alert.
 
 Fields (see ``FIELDS``): ``digest``, ``generated_at``, ``timezone`` and ``stories``,
@@ -75,9 +76,19 @@ def choose_format(plugin: Any) -> Format:
     return "html" if str(first) in ("html", "NotifyFormat.HTML") else "text"
 
 
-def escape_mrkdwn(text: str) -> str:
-    """Slack's three control characters; everything else is literal in mrkdwn."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+_MARKDOWN_ESCAPES = str.maketrans(
+    {"\\": "\\\\", "[": "\\[", "]": "\\]", "<": "\\<", ">": "\\>", "`": "'"}
+)
+
+
+def escape_markdown(text: str) -> str:
+    """Feed text for the Slack (CommonMark) template: no links, mentions or code breaks.
+
+    apprise converts CommonMark to Slack mrkdwn and escapes ``&``; a raw ``<!here>``
+    or ``[x](url)`` would survive that as a mention or a link, so those characters are
+    backslash-escaped here. ``*`` and ``_`` can at most change emphasis; left alone.
+    """
+    return text.translate(_MARKDOWN_ESCAPES)
 
 
 def safe_url(url: str, fmt: Format) -> str:
@@ -101,7 +112,7 @@ def build_context(
     alerts: Sequence[AlertDecision], fmt: Format, tz: ZoneInfo, digest: bool, now: datetime
 ) -> dict[str, Any]:
     """The template fields for ``alerts`` (grouped by story, in order) as seen in ``tz``."""
-    esc = escape_mrkdwn if fmt == "slack" else (lambda s: s)
+    esc = escape_markdown if fmt == "slack" else (lambda s: s)
     stories: dict[str, dict[str, Any]] = {}
     for alert in alerts:
         article = alert.article
