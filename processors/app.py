@@ -63,6 +63,8 @@ def create_app(settings: Settings) -> faust.App:
         producer_acks=-1,
         topic_partitions=topics.raw.partitions,
         consumer_auto_offset_reset="earliest",
+        broker_session_timeout=p.session_timeout_s,
+        broker_heartbeat_interval=min(3.0, p.session_timeout_s / 3),
     )
     raw = app.topic(topics.raw.name, key_serializer="raw", value_serializer="raw", internal=False)
     events_topic = app.topic(topics.events.name, key_serializer="raw", value_serializer="raw")

@@ -111,6 +111,9 @@ class ProcessorSettings(_Section):
     duplicate_threshold: float = 90.0
     story_threshold: float = 70.0
     state_dir: Path = Path("var/faust")
+    # How soon a standby worker takes over from a dead one (and a restarted one
+    # gets its partitions back): Kafka waits this long for the lost member.
+    session_timeout_s: float = 10.0
     web_port: int = 6066
 
 
