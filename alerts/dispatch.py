@@ -207,7 +207,13 @@ async def run_dispatcher(
     await ensure_topics(settings.kafka, specs)
     producer = make_producer(settings.kafka)
     await producer.start()
-    consumer = make_consumer(settings.kafka, topics.alerts.name, group_id=settings.alerts.group_id)
+    consumer = make_consumer(
+        settings.kafka,
+        topics.alerts.name,
+        group_id=settings.alerts.group_id,
+        session_timeout_ms=settings.alerts.session_timeout_ms,
+        heartbeat_interval_ms=settings.alerts.heartbeat_interval_ms,
+    )
     dispatcher: Dispatcher | None = None
     try:
         store = Store(settings, producer)

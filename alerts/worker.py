@@ -1,11 +1,13 @@
 """One asyncio task per target: a slow or dead target only ever delays itself.
 
 A job is one message (a single alert, or a digest of several) for one target. The
-worker marks every alert ``sending`` in the ledger (acked) before the first attempt,
-retries with exponential backoff and jitter, records every attempt, and ends with
-each alert ``sent`` or dead-lettered. Once a job has exhausted its attempts the
-target counts as down: later jobs get a single attempt each until one succeeds, so
-a long outage costs minutes in the DLQ, not hours of backoff per alert.
+worker marks every alert ``sending`` in the ledger (acked) before each attempt and
+drops the mark again after a clean failure, so only a crash *during* a send leaves
+an uncertain ``sending`` behind. It retries with exponential backoff and jitter,
+records every attempt, and ends with each alert ``sent`` or dead-lettered. Once a
+job has exhausted its attempts the target counts as down: later jobs get a single
+attempt each until one succeeds, so a long outage costs minutes in the DLQ, not
+hours of backoff per alert.
 """
 
 from __future__ import annotations
@@ -58,9 +60,6 @@ class TargetWorker:
         self._settings = settings
         self._clock = clock
         self._down = False
-        # True from the moment a send starts until the job is over, unless that send
-        # failed cleanly: only then is "nothing on the wire" certain.
-        self._in_flight = False
 
     async def run(self) -> None:
         while True:
@@ -69,11 +68,6 @@ class TargetWorker:
                 await self.handle(job)
             except asyncio.CancelledError:
                 job.done.cancel()
-                if not self._in_flight:
-                    # Stopped between attempts: nothing is on the wire, so the alert is
-                    # simply not sent yet and will be redone, not reported as uncertain.
-                    for alert in job.alerts:
-                        await self._store.forget(alert.alert_id, self.endpoint.key)
                 raise
             except Exception as exc:  # keep the worker alive; the job stays unhandled
                 log.exception("delivery to %s failed unexpectedly", self.endpoint.key)
@@ -82,12 +76,8 @@ class TargetWorker:
                 job.done.set_result(None)
 
     async def handle(self, job: Job) -> None:
-        self._in_flight = False
+        """Deliver one job: sent, or dead-lettered after its attempts."""
         key = self.endpoint.key
-        for alert in job.alerts:
-            await self._store.mark(
-                SentRecord(alert_id=alert.alert_id, target=key, state="sending", alert=alert)
-            )
         try:
             message = job.renderer.render(
                 job.alerts, self.endpoint.fmt, job.sub.tz, job.digest, self._clock()
@@ -99,18 +89,26 @@ class TargetWorker:
         attempt = 0
         while True:
             attempt += 1
-            self._in_flight = True
+            # Acked before the send: a crash from here on leaves "sending" behind,
+            # which the next start treats as uncertain (it may have arrived).
+            for alert in job.alerts:
+                await self._store.mark(
+                    SentRecord(alert_id=alert.alert_id, target=key, state="sending", alert=alert)
+                )
             try:
                 latency = await self._sender.send(
                     self.endpoint, message, self._settings.send_timeout_s
                 )
             except DeliveryError as exc:
-                self._in_flight = False
                 await self._record(job, "failed", attempt, 0.0, str(exc))
                 if attempt >= max_attempts:
                     self._down = True
                     await self._dead_letter(job, str(exc), attempt)
                     return
+                # A clean failure: nothing arrived, so a crash during the backoff
+                # must lead to a resend, not to an "uncertain" dead letter.
+                for alert in job.alerts:
+                    await self._store.forget(alert.alert_id, key)
                 await asyncio.sleep(
                     backoff_delay(
                         attempt, self._settings.backoff_base_s, self._settings.backoff_max_s

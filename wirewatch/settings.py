@@ -139,6 +139,18 @@ class AlertSettings(_Section):
     max_message_chars: int = 20_000
     # Offsets of fully handled alerts are committed at least this often.
     commit_interval_s: float = 1.0
+    # A dispatcher that died is replaced in the consumer group after this long.
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 3_000
+
+
+class MetricsSettings(_Section):
+    """Prometheus /metrics, one port per kind of process; 0 turns one off."""
+
+    host: str = "127.0.0.1"
+    ingest_port: int = 9101
+    processor_port: int = 9102
+    dispatcher_port: int = 9103
 
 
 class Settings(BaseSettings):
@@ -152,6 +164,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     processor: ProcessorSettings = ProcessorSettings()
     alerts: AlertSettings = AlertSettings()
+    metrics: MetricsSettings = MetricsSettings()
     log_format: str = Field("human", pattern="^(human|json)$")
 
     @model_validator(mode="before")

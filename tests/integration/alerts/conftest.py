@@ -7,6 +7,7 @@ that produce AlertDecisions and read topics back from the real broker.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import warnings
@@ -46,8 +47,11 @@ class WebhookSink:
     received: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     status: int = 200
     delay_s: float = 0.0
+    slow_paths: set[str] = field(default_factory=set)
     refused: int = 0
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set at teardown so that held responses end and the server can stop at once.
+    gate: asyncio.Event = field(default_factory=asyncio.Event)
 
     def bodies(self, path: str) -> list[dict[str, Any]]:
         return [body for p, body in self.received if p == path]
@@ -59,8 +63,9 @@ class WebhookSink:
             return web.Response(status=self.status, text="down")
         self.received.append((request.path, body))
         self.arrived.set()
-        if self.delay_s:
-            await asyncio.sleep(self.delay_s)
+        if self.delay_s and (not self.slow_paths or request.path in self.slow_paths):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.gate.wait(), self.delay_s)
         return web.Response(text="ok")
 
 
@@ -75,6 +80,7 @@ async def webhook() -> AsyncIterator[WebhookSink]:
     try:
         yield sink
     finally:
+        sink.gate.set()
         await runner.cleanup()
 
 
@@ -119,6 +125,9 @@ def make_settings(
             "backoff_max_s": 0.2,
             "send_timeout_s": 5.0,
             "commit_interval_s": 0.2,
+            # The broker's minimum; a killed dispatcher's partitions move on sooner.
+            "session_timeout_ms": 6000,
+            "heartbeat_interval_ms": 1000,
         }
         options.update(alerts)
         return load_settings(
