@@ -23,8 +23,9 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from pydantic import ValidationError
 
 from processors.dedup import DedupConfig, StoryClusterer
-from processors.pipeline import Pipeline
+from processors.pipeline import Pipeline, PipelineResult
 from processors.rules import RuleBook, RuleChanges, RulesWatcher
+from wirewatch import metrics
 from wirewatch.events import Article
 from wirewatch.kafka import ensure_topics
 from wirewatch.settings import Settings
@@ -97,6 +98,7 @@ def create_app(settings: Settings) -> faust.App:
                 log.error("skipping unreadable record on %s: %s", topics.raw.name, exc)
                 continue
             result = pipeline.process(article)
+            record_metrics(article, result)
             for state_key, record in result.dedup_updates:
                 _apply(dedup_table, state_key, record)
             for state_key, record in result.alert_updates:
@@ -113,17 +115,39 @@ def create_app(settings: Settings) -> faust.App:
         # Swapping the reference is atomic for the agent: an article is matched
         # against one whole book, never half of an edit.
         pipeline.rulebook = book
+        metrics.RULES_VERSION.clear()
+        metrics.RULES_VERSION.labels(book.version).set(1)
 
     watcher.on_change = use_rules
 
     async def watch_rules() -> None:
-        log.info(
-            "rules version %s active (%d rules)", watcher.book.version, len(watcher.book.rules)
-        )
+        book = watcher.book
+        metrics.RULES_VERSION.labels(book.version).set(1)
+        log.info("rules version %s active (%d rules)", book.version, len(book.rules))
         await watcher.run()
+
+    async def report_lag() -> None:
+        await metrics.report_group_lag(settings.kafka.bootstrap, [p.app_id])
+
+    app.task(report_lag)
 
     app.task(watch_rules)
     return app
+
+
+def record_metrics(article: Article, result: PipelineResult) -> None:
+    first = result.events[0]
+    metrics.ARTICLES_PROCESSED.inc()
+    if first.duplicate_of:
+        metrics.DUPLICATES.inc()
+    if result.new_story:
+        metrics.STORIES.inc()
+    for match in first.matched_rules:
+        metrics.RULE_MATCHES.labels(match.rule_id).inc()
+    for alert in result.alerts:
+        metrics.ALERT_DECISIONS.labels(alert.reason).inc()
+    latency = (first.processed_at - article.fetched_at).total_seconds()
+    metrics.PROCESSING_LATENCY.observe(max(latency, 0.0))
 
 
 def _apply(table: Any, key: str, record: dict[str, Any] | None) -> None:
@@ -137,5 +161,6 @@ def run_worker(settings: Settings) -> None:
     """Create topics, then run one Faust worker until SIGINT/SIGTERM."""
     asyncio.run(ensure_topics(settings.kafka))
     app = create_app(settings)
+    metrics.serve_metrics(settings.metrics.processor_port, settings.metrics.host)
     worker = faust.Worker(app, loglevel="INFO", quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()

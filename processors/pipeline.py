@@ -32,6 +32,7 @@ PENDING, ALERTED, FOLLOWED = "pending", "alerted", "followed"
 class PipelineResult:
     events: list[NewsEvent] = field(default_factory=list)
     alerts: list[AlertDecision] = field(default_factory=list)
+    new_story: bool = False
     dedup_updates: list[StateUpdate] = field(default_factory=list)
     alert_updates: list[StateUpdate] = field(default_factory=list)
 
@@ -85,7 +86,9 @@ class Pipeline:
         now = now or utcnow()
         verdict = self.clusterer.assign(article, now)
         matches = self.rulebook.match(article) if self.rulebook is not None else []
-        result = PipelineResult(dedup_updates=list(verdict.state_updates))
+        result = PipelineResult(
+            new_story=verdict.new_story, dedup_updates=list(verdict.state_updates)
+        )
         result.events.append(self._event("article", article, verdict, matches))
         if verdict.source_added and not verdict.new_story:
             result.events.append(self._event("story_update", article, verdict, matches))

@@ -90,3 +90,26 @@ async def wait_for_kafka(bootstrap: str, timeout_s: float = 30.0) -> None:
             await admin.close()
         await asyncio.sleep(0.5)
     raise TimeoutError(f"Kafka at {bootstrap} did not answer within {timeout_s:.0f}s: {last}")
+
+
+async def group_lag(bootstrap: str, group: str) -> dict[tuple[str, int], int]:
+    """Records between each partition's committed offset for ``group`` and the log end."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    if not committed:
+        return {}
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(list(committed))
+    finally:
+        await consumer.stop()
+    return {
+        (tp.topic, tp.partition): max(ends[tp] - meta.offset, 0)
+        for tp, meta in committed.items()
+        if meta.offset >= 0
+    }
