@@ -99,6 +99,8 @@ class Sender:
                 title=message.title,
                 body_format=message.body_format,
                 tag=endpoint.tag,
+                # Without this a target tagged "always" would get every other target's sends.
+                match_always=False,
                 timeout=timeout_s,
             )
         except Exception as exc:  # apprise plugins may raise anything; it is a failure

@@ -208,3 +208,30 @@ async def test_slack_http_error_becomes_delivery_error_without_secrets(
     assert "500" in str(info.value)
     assert "abcdefghijklmnopqrstuvwx" not in str(info.value)
     assert "abcdefghijklmnopqrstuvwx" not in endpoint.key
+
+
+async def test_each_send_reaches_only_its_own_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # apprise's "always" tag joins every tagged notify; per-target sends must not.
+    urls: list[str] = []
+
+    def fake_request(method: str, url: str, **kwargs: Any) -> FakeResponse:
+        urls.append(url)
+        return FakeResponse(200, b"ok")
+
+    monkeypatch.setattr(requests, "request", fake_request)
+    path = tmp_path / "notify.yaml"
+    path.write_text(
+        "urls:\n"
+        "  - slack://T1111AAAA/B1111AAAA/aaaaaaaaaaaaaaaaaaaaaaaa:\n      tag: desk\n"
+        "  - slack://T2222BBBB/B2222BBBB/bbbbbbbbbbbbbbbbbbbbbbbb:\n      tag: always\n"
+    )
+    sender = Sender(load_notify_config(path).targets)
+    routed = sender.route(["desk"])
+    # Routing follows apprise: "always" targets join every routed alert.
+    assert len(routed) == 2
+    message = Renderer(20_000).render([sample_alert()], "slack", UTC_ZONE, False, NOW)
+    desk = next(e for e in routed if "desk" in e.tags)
+    await sender.send(desk, message, 5)
+    assert [u.rsplit("/", 1)[1] for u in urls] == ["aaaaaaaaaaaaaaaaaaaaaaaa"]
