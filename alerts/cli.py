@@ -29,10 +29,13 @@ def _fail_on_config(exc: Exception) -> None:
 def run_dispatcher() -> None:
     """Consume news.alerts and deliver through apprise."""
     from alerts.dispatch import run_dispatcher as _run
+    from wirewatch.metrics import serve_metrics
     from wirewatch.settings import load_settings
 
+    settings = load_settings()
+    serve_metrics(settings.metrics.dispatcher_port, settings.metrics.host)
     try:
-        asyncio.run(_run(load_settings()))
+        asyncio.run(_run(settings))
     except KeyboardInterrupt:
         pass
     except Exception as exc:

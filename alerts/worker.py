@@ -24,6 +24,7 @@ from alerts.render import Renderer
 from alerts.state import Store
 from alerts.subscriptions import Subscription
 from wirewatch.events import AlertDecision, DeadLetter, DeliveryAttempt, PendingAlert, SentRecord
+from wirewatch.metrics import ALERTS_DEAD_LETTERED, ALERTS_RETRIED, ALERTS_SENT
 from wirewatch.settings import AlertSettings
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ class TargetWorker:
                     self._down = True
                     await self._dead_letter(job, str(exc), attempt)
                     return
+                ALERTS_RETRIED.inc()
                 # A clean failure: nothing arrived, so a crash during the backoff
                 # must lead to a resend, not to an "uncertain" dead letter.
                 for alert in job.alerts:
@@ -116,6 +118,7 @@ class TargetWorker:
                 )
                 continue
             self._down = False
+            ALERTS_SENT.inc(len(job.alerts))
             await self._record(job, "sent", attempt, latency, "")
             now = self._clock()
             for alert in job.alerts:
@@ -155,6 +158,7 @@ class TargetWorker:
             attempts,
             reason,
         )
+        ALERTS_DEAD_LETTERED.inc(len(job.alerts))
         for alert in job.alerts:
             await self._store.dead_letter(
                 DeadLetter(

@@ -29,6 +29,7 @@ async def run_cli(
             {
                 "kafka": settings.kafka.model_dump(mode="json"),
                 "alerts": settings.alerts.model_dump(mode="json"),
+                "metrics": {"dispatcher_port": 0},  # several tests and helpers share a host
             }
         )
     )

@@ -31,6 +31,7 @@ async def start_dispatcher(
             {
                 "kafka": settings.kafka.model_dump(mode="json"),
                 "alerts": settings.alerts.model_dump(mode="json"),
+                "metrics": {"dispatcher_port": 0},  # several tests and helpers share a host
             }
         )
     )
