@@ -25,6 +25,8 @@ from dataclasses import dataclass
 FIELDS = ("title", "summary", "source", "url")
 MIN_PREFIX = 3
 _WORD_RE = re.compile(r"\w+")
+_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
+_NON_ASCII_RUN_RE = re.compile(r"[^\x00-\x7f]+")
 _NEAR_RE = re.compile(r"NEAR/(\d+)")
 _SPECIAL = frozenset('()"')
 
@@ -38,7 +40,10 @@ class _FoldTable(dict[int, str]):
             folded = ""
         else:
             decomposed = unicodedata.normalize("NFKD", char.casefold())
-            folded = "".join(c for c in decomposed if not unicodedata.combining(c))
+            stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+            # lower() makes the result a fixed point of lower(), so fold() may
+            # lower the ASCII around it in one pass (see fold).
+            folded = stripped.lower()
         self[code] = folded
         return folded
 
@@ -50,21 +55,35 @@ def fold(text: str) -> str:
     """Case- and accent-fold ``text`` ("México" -> "mexico")."""
     if text.isascii():
         return text.lower()
-    return text.translate(_FOLD)
+    # Only the (usually few) non-ASCII runs need the table; translate() over the
+    # whole text is several times slower than this for Latin-script news.
+    return _NON_ASCII_RUN_RE.sub(_fold_run, text).lower()
+
+
+def _fold_run(match: re.Match[str]) -> str:
+    return match.group().translate(_FOLD)
 
 
 def fold_with_offsets(text: str) -> tuple[str, list[int]]:
     """Fold like :func:`fold` and also return, per folded char, its index in ``text``.
 
-    Slow (a Python loop) and only used to find the surface words of a match.
+    The extra entry at the end maps the end of the folded text to ``len(text)``.
+    Only the non-ASCII chars need a lookup; ASCII runs map one to one.
     """
     parts: list[str] = []
     offsets: list[int] = []
-    for index, char in enumerate(text):
-        folded = char.lower() if char.isascii() else _FOLD[ord(char)]
+    done = 0
+    for match in _NON_ASCII_RE.finditer(text):
+        index = match.start()
+        if index > done:
+            parts.append(text[done:index].lower())
+            offsets.extend(range(done, index))
+        folded = _FOLD[ord(text[index])]
         parts.append(folded)
         offsets.extend([index] * len(folded))
-    offsets.append(len(text))
+        done = index + 1
+    parts.append(text[done:].lower())
+    offsets.extend(range(done, len(text) + 1))
     return "".join(parts), offsets
 
 
@@ -73,9 +92,11 @@ def tokenize(text: str) -> list[str]:
     return _WORD_RE.findall(fold(text))
 
 
-def surface_spans(text: str) -> list[tuple[int, int]]:
+def surface_spans(
+    text: str, folded_map: tuple[str, list[int]] | None = None
+) -> list[tuple[int, int]]:
     """``(start, end)`` in ``text`` of each word that :func:`tokenize` returns, in order."""
-    folded, offsets = fold_with_offsets(text)
+    folded, offsets = folded_map or fold_with_offsets(text)
     return [(offsets[m.start()], offsets[m.end()]) for m in _WORD_RE.finditer(folded)]
 
 

@@ -17,6 +17,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
+from operator import itemgetter
 from typing import Any
 
 import ahocorasick
@@ -32,67 +33,101 @@ from processors.query import (
     describe,
     fold,
     fold_with_offsets,
-    surface_spans,
 )
 
 _WORD_RE = re.compile(r"\w+")
+_SPLIT_RE = re.compile(r"(\w+)")
+ALL_FIELDS = frozenset(range(len(FIELDS)))
 SEP = "\x00"
 Span = tuple[int, int, tuple[tuple[int, int], ...]]  # first word, last word, leaf spans
 
 
 class Doc:
-    """One article's fields, tokenised once, with the literal hits of one automaton pass."""
+    """One article's fields, folded once, with the literal hits of one automaton pass.
 
-    def __init__(self, fields: dict[str, str]) -> None:
+    Token indexes (for NEAR and highlighting) are computed only for the hits
+    that need them; most rules only ask whether a literal occurs at all.
+    """
+
+    def __init__(self, fields: dict[str, str], used: frozenset[int] = ALL_FIELDS) -> None:
         self.texts = fields
-        self.folded = {name: fold(fields.get(name, "")) for name in FIELDS}
-        tokens: list[str] = []
-        self.token_bounds: list[int] = []  # token index where each field ends
+        self.present = used  # fields nobody searches are left out of the haystack
+        self.folded = {
+            name: fold(fields.get(name, "")) if i in used else "" for i, name in enumerate(FIELDS)
+        }
+        pieces: list[str] = []
         for name in FIELDS:
-            tokens.extend(_WORD_RE.findall(self.folded[name]))
-            self.token_bounds.append(len(tokens))
-            tokens.append(SEP)
-        self.tokens = tokens
-        self.haystack = " " + " ".join(tokens) + " "
-        # Char offset of each field separator, to place a hit without tokenising again.
+            words = _WORD_RE.findall(self.folded[name])
+            if words:
+                pieces.append(" ".join(words))
+            pieces.append(SEP)
+        # " w1 w2 \x00 w3 ... \x00 ": exactly one space before every word.
+        self.haystack = " " + " ".join(pieces) + " "
+        # Char offset of each field separator, to place a hit without counting words.
         self.char_bounds: list[int] = []
         at = 0
         for _ in FIELDS:
             at = self.haystack.index(SEP, at + 1)
             self.char_bounds.append(at)
-        self.hits: dict[int, list[int]] = {}
-        self._starts: list[int] | None = None
-        self._surfaces: dict[int, list[tuple[int, int]]] = {}
+        self.found: set[int] = set()
+        self._pairs: list[tuple[int, int]] = []
+        self._ends: dict[int, list[int]] | None = None
+        self._token_bounds: list[int] | None = None
+        self._word_ends: dict[int, list[int]] = {}
+        self._maps: dict[int, tuple[str, list[int]]] = {}
         self._key_len: Sequence[int] = ()
 
     def scan(self, automaton: Any, key_len: Sequence[int]) -> None:
-        """Record the end offsets of every literal in the haystack."""
+        """Find every literal in the haystack (one pass, collected in C)."""
         self._key_len = key_len
-        hits = self.hits
-        for end, lid in automaton.iter(self.haystack):
-            if lid in hits:
-                hits[lid].append(end)
-            else:
-                hits[lid] = [end]
+        self._pairs = list(automaton.iter(self.haystack))
+        self.found = set(map(itemgetter(1), self._pairs))
+
+    def ends(self, lid: int) -> list[int]:
+        """End offset in the haystack of every hit of literal ``lid``."""
+        if self._ends is None:
+            ends: dict[int, list[int]] = {}
+            for end, hit in self._pairs:
+                ends.setdefault(hit, []).append(end)
+            self._ends = ends
+        return self._ends.get(lid, [])
 
     def positions(self, lid: int) -> list[int]:
         """Token index of the first word of every hit of literal ``lid``."""
-        if self._starts is None:
-            self._starts = list(accumulate((len(t) + 1 for t in self.tokens), initial=1))
-        starts, size = self._starts, self._key_len[lid]
-        return [bisect_left(starts, end - size + 2) for end in self.hits.get(lid, ())]
+        # One space precedes each word, so counting spaces before a word's first
+        # char gives its index; str.count runs in C.
+        count_spaces, size = self.haystack.count, self._key_len[lid]
+        return [count_spaces(" ", 0, end - size + 2) - 1 for end in self.ends(lid)]
+
+    @property
+    def token_bounds(self) -> list[int]:
+        """Token index of each field's separator."""
+        if self._token_bounds is None:
+            self._token_bounds = [self.haystack.count(" ", 0, b) - 1 for b in self.char_bounds]
+        return self._token_bounds
 
     def field_of(self, token: int) -> int:
         return bisect_right(self.token_bounds, token)
+
+    def folded_map(self, fidx: int) -> tuple[str, list[int]]:
+        """Folded text of a field with each folded char's offset in the original."""
+        if fidx not in self._maps:
+            self._maps[fidx] = fold_with_offsets(self.texts.get(FIELDS[fidx], ""))
+        return self._maps[fidx]
 
     def surface(self, lo: int, hi: int) -> tuple[int, int, str]:
         """The original text of words ``lo..hi``: (field, start char, text)."""
         fidx = self.field_of(lo)
         first = self.token_bounds[fidx - 1] + 1 if fidx else 0
-        if fidx not in self._surfaces:
-            self._surfaces[fidx] = surface_spans(self.texts.get(FIELDS[fidx], ""))
-        spans = self._surfaces[fidx]
-        start, end = spans[lo - first][0], spans[hi - first][1]
+        folded, offsets = self.folded_map(fidx)
+        if fidx not in self._word_ends:
+            # split() alternates separator, word, separator...; the running sum
+            # of part lengths gives every word's start and end in C.
+            parts = _SPLIT_RE.split(folded)
+            self._word_ends[fidx] = list(accumulate(map(len, parts)))
+        ends = self._word_ends[fidx]
+        start = offsets[ends[2 * (lo - first)]]
+        end = offsets[ends[2 * (hi - first) + 1]]
         return fidx, start, self.texts[FIELDS[fidx]][start:end]
 
 
@@ -102,13 +137,12 @@ class CWords:
         self.width = len(node.words) - 1
 
     def test(self, doc: Doc) -> bool:
-        ends = doc.hits.get(self.lid)
-        if not ends:
+        if self.lid not in doc.found:
             return False
-        if len(self.fields) == len(FIELDS):
+        if self.fields >= doc.present:
             return True
         bounds = doc.char_bounds
-        return any(bisect_left(bounds, end) in self.fields for end in ends)
+        return any(bisect_left(bounds, end) in self.fields for end in doc.ends(self.lid))
 
     def spans(self, doc: Doc) -> list[Span]:
         width = self.width
@@ -125,16 +159,31 @@ class CWords:
 class CRegex:
     def __init__(self, node: Regex, fields: frozenset[int]) -> None:
         self.node, self.fields = node, fields
-        self.regex = re.compile(node.pattern, re.IGNORECASE)
+        # The text is case-folded already; IGNORECASE only matters (and costs)
+        # when the pattern itself has upper-case letters outside escapes.
+        bare = re.sub(r"\\.", "", node.pattern)
+        flags = re.IGNORECASE if any(c.isupper() for c in bare) else 0
+        self.regex = re.compile(node.pattern, flags)
+        literal, word_start = required_literal(node.pattern)
+        self.literal = literal.lower()
+        head = _WORD_RE.match(self.literal)
+        # After \b, the literal's first word must start a token in the haystack.
+        self.token_start = " " + head.group() if word_start and head else ""
 
     def test(self, doc: Doc) -> bool:
-        return any(self.regex.search(doc.folded[FIELDS[f]]) for f in self.fields)
+        # Substring tests are far cheaper than a search starting at every char.
+        if self.token_start not in doc.haystack:
+            return False
+        literal, texts = self.literal, doc.folded
+        return any(
+            literal in texts[FIELDS[f]] and self.regex.search(texts[FIELDS[f]]) for f in self.fields
+        )
 
     def char_hits(self, doc: Doc) -> list[tuple[int, int, str]]:
         out = []
         for fidx in sorted(self.fields):
             text = doc.texts.get(FIELDS[fidx], "")
-            folded, offsets = fold_with_offsets(text)
+            folded, offsets = doc.folded_map(fidx)
             for m in self.regex.finditer(folded):
                 if m.end() > m.start():
                     lo, hi = offsets[m.start()], offsets[m.end()]
@@ -143,6 +192,56 @@ class CRegex:
 
     def clauses(self) -> list[frozenset[int]]:
         return []
+
+
+def required_literal(pattern: str) -> tuple[str, bool]:
+    """The longest plain-text run every match of ``pattern`` must contain ('' if unsure).
+
+    Conservative: gives up at alternation or groups, drops a char made optional
+    by ``?``/``*``/``{``, and ends a run at any class, escape class or anchor.
+    The flag says the run comes right after ``\\b``, i.e. starts a word.
+    """
+    if "|" in pattern:
+        return "", False
+    best, run = ("", False), ""
+    bounded = after_boundary = False
+    i = 0
+    while i < len(pattern):
+        char, nxt = pattern[i], pattern[i + 1 : i + 2]
+        if char == "\\" and nxt and not nxt.isalnum():
+            if not run:
+                bounded = after_boundary
+            run, i, after_boundary = run + nxt, i + 2, False
+            continue
+        if char == "(":
+            break
+        if char == "\\" or char in ".^$*+?{}[]":
+            if char in "*?{":
+                run = run[:-1]
+            best = max(best, (run, bounded), key=lambda b: len(b[0]))
+            run, after_boundary = "", char == "\\" and nxt == "b"
+            if char == "[":
+                i = _class_end(pattern, i)
+            i += 2 if char == "\\" else 1
+            continue
+        if not run:
+            bounded = after_boundary
+        run, i, after_boundary = run + char, i + 1, False
+    literal, word_start = max(best, (run, bounded), key=lambda b: len(b[0]))
+    if len(literal) >= 3 and literal.isascii():
+        return literal, word_start
+    return "", False
+
+
+def _class_end(pattern: str, start: int) -> int:
+    i = start + 1
+    if i < len(pattern) and pattern[i] == "^":
+        i += 1
+    if i < len(pattern) and pattern[i] == "]":
+        i += 1
+    while i < len(pattern) and pattern[i] != "]":
+        i += 2 if pattern[i] == "\\" else 1
+    return i
 
 
 @dataclass
@@ -262,6 +361,13 @@ class LiteralTable:
             automaton.add_word(key, lid)
         automaton.make_automaton()
         return automaton
+
+
+def fields_used(node: Compiled) -> frozenset[int]:
+    """Every field some leaf of ``node`` searches."""
+    if isinstance(node, CWords | CRegex):
+        return node.fields
+    return frozenset().union(*(fields_used(c) for c in node.children))
 
 
 def compile_node(node: Node, table: LiteralTable, scope: frozenset[int]) -> Compiled:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import chain
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -19,6 +20,7 @@ from processors.rules_match import (
     collect_terms,
     compile_node,
     explain_node,
+    fields_used,
 )
 from wirewatch.events import Article, RuleMatch
 
@@ -94,7 +96,8 @@ class _Entry:
     rule: Rule
     index: int
     root: Compiled
-    clauses: tuple[frozenset[int], ...]
+    clauses: tuple[frozenset[int], ...]  # besides the one it is indexed under
+    filtered: bool  # has source or language conditions
 
 
 class RuleBook:
@@ -116,17 +119,23 @@ class RuleBook:
         self._entries: list[_Entry] = []
         self._always: list[int] = []
         by_literal: dict[int, list[int]] = {}
+        used: frozenset[int] = frozenset()
         for index, rule in enumerate(self.rules):
             scope = frozenset(FIELDS.index(f) for f in rule.scope)
             root = compile_node(parse_query(rule.query), table, scope)
             clauses = root.clauses()
             first = best_clause(clauses)
-            self._entries.append(_Entry(rule, index, root, tuple(clauses)))
+            filtered = bool(rule.sources.include or rule.sources.exclude or rule.languages)
+            # The clause a rule is indexed under holds for every candidate; check the rest.
+            rest = tuple(c for c in clauses if c is not first)
+            self._entries.append(_Entry(rule, index, root, rest, filtered))
+            used |= fields_used(root)
             if first is None:
                 self._always.append(index)
             for lid in first or ():
                 by_literal.setdefault(lid, []).append(index)
-        self._by_literal = by_literal
+        self._by_literal = [tuple(by_literal.get(lid, ())) for lid in range(len(table.key_len))]
+        self._fields_used = used
         self._key_len = table.key_len
         self._automaton = table.build()
 
@@ -142,7 +151,8 @@ class RuleBook:
                 "summary": article.summary,
                 "source": article.source,
                 "url": article.url,
-            }
+            },
+            self._fields_used,
         )
         if self._automaton is not None:
             doc.scan(self._automaton, self._key_len)
@@ -151,17 +161,18 @@ class RuleBook:
     def match(self, article: Article) -> list[RuleMatch]:
         """The rules that fire on ``article``, in file order, with their matched words."""
         doc = self.scan(article)
-        candidates = set(self._always)
-        by_literal = self._by_literal
-        for lid in doc.hits:
-            candidates.update(by_literal.get(lid, ()))
-        found = set(doc.hits)
+        found = doc.found
+        # Every literal id has an entry, so the union runs in C.
+        candidates = set(chain.from_iterable(map(self._by_literal.__getitem__, found)))
+        candidates.update(self._always)
         matches = []
         for index in sorted(candidates):
             entry = self._entries[index]
             if any(found.isdisjoint(clause) for clause in entry.clauses):
                 continue
-            if self.filter_reason(entry.rule, article) or not entry.root.test(doc):
+            if entry.filtered and self.filter_reason(entry.rule, article):
+                continue
+            if not entry.root.test(doc):
                 continue
             rule = entry.rule
             matches.append(

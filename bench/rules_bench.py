@@ -1,0 +1,245 @@
+"""Rule-matching throughput: the compiled RuleBook against a naive per-rule regex loop.
+
+Usage::
+
+    .venv/bin/python bench/rules_bench.py [--articles 2000] [--rules 10,100,1000]
+                                          [--feeds DIR] [--seed 1]
+
+Articles are ~1,500 characters. By default they are generated from a Zipf-
+distributed vocabulary (deterministic per seed); ``--feeds DIR`` instead
+builds them from the titles and summaries of real RSS/Atom files under DIR
+(e.g. /work/shared/data/feeds/news). Rules are generated like real watch
+rules: specific terms, phrases, prefix wildcards, NEAR, NOT, field scopes and
+the odd regex, drawn mostly from the vocabulary's middle and tail.
+
+Baseline, in the same run: every rule's leaves as ``\\b``-anchored regexes over
+the folded title and summary, evaluated rule by rule with no prefilter (what a
+first implementation would do). Both must fire the same rules on every
+article; mismatches are counted and printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from processors.query import And, Near, Node, Not, Or, Regex, Words, fold, parse_query
+from processors.rules_model import Rule, RuleBook
+from wirewatch.events import Article
+
+TEXT_CHARS = 1500
+_SYLLABLES = ["ka", "lo", "mi", "re", "su", "ta", "ne", "vo", "ri", "da", "pe"]
+_SYLLABLES += ["lu", "mo", "sa", "ti", "ber", "gan", "dor", "fel", "win", "cor", "tus"]
+
+
+# --- corpus ------------------------------------------------------------------------
+
+
+def synthetic_vocab(rng: random.Random, size: int = 30_000) -> list[str]:
+    words: set[str] = set()
+    while len(words) < size:
+        words.add("".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(1, 4))))
+    return sorted(words, key=lambda w: (len(w), w))  # short words are the common ones
+
+
+def synthetic_articles(rng: random.Random, vocab: list[str], count: int) -> list[Article]:
+    # Zipf's law with exponent 1, as measured for English news text.
+    weights = [1.0 / (rank + 1) for rank in range(len(vocab))]
+    out = []
+    for index in range(count):
+        words = rng.choices(vocab, weights, k=320)
+        text = " ".join(words)
+        cut = text.rfind(" ", 0, TEXT_CHARS)
+        sentences = re.sub(r"((?:\S+ ){12})", r"\1. ", text[:cut]).capitalize()
+        out.append(Article(id=f"s{index}", title=" ".join(words[-9:]).title(), summary=sentences))
+    return out
+
+
+def feed_articles(directory: Path, count: int) -> tuple[list[Article], list[str]]:
+    import feedparser
+
+    from processors.rules_backtest import strip_html
+
+    pieces: list[str] = []
+    titles: list[str] = []
+    for path in sorted(directory.rglob("*")):
+        if path.is_file() and path.suffix.lower() in (".xml", ".rss", ".atom", ".rdf", ""):
+            for entry in feedparser.parse(str(path)).entries:
+                titles.append(strip_html(str(entry.get("title", ""))))
+                pieces.append(strip_html(str(entry.get("summary", ""))))
+    if not pieces:
+        raise SystemExit(f"no feed entries under {directory}")
+    out = []
+    for index in range(count):
+        text, k = "", index
+        while len(text) < TEXT_CHARS:  # glue consecutive entries up to ~1,500 chars
+            text += " " + titles[k % len(titles)] + ". " + pieces[k % len(pieces)]
+            k += 1
+        out.append(
+            Article(id=f"f{index}", title=titles[index % len(titles)], summary=text[:TEXT_CHARS])
+        )
+    counts: dict[str, int] = {}
+    for article in out[:500]:
+        for word in re.findall(r"\w+", fold(article.summary)):
+            counts[word] = counts.get(word, 0) + 1
+    vocab = sorted((w for w in counts if len(w) > 2), key=lambda w: -counts[w])
+    return out, vocab
+
+
+# --- rules ---------------------------------------------------------------------------
+
+
+def generate_rules(rng: random.Random, vocab: list[str], count: int) -> list[Rule]:
+    # Ranks as in a 30,000-word news vocabulary: watch terms ("tariff",
+    # "extradition") sit in the thousands, 5% are everyday words from the hundreds.
+    common, specific = vocab[100:1000], vocab[1000:]
+
+    def word() -> str:
+        # Watch rules name specific things; a common word turns up now and then.
+        return rng.choice(common if rng.random() < 0.05 else specific)
+
+    def prefix() -> str:
+        stem = word()
+        return (stem[: max(3, len(stem) - 2)] + "*") if len(stem) > 4 else stem
+
+    def phrase() -> str:
+        return f'"{word()} {word()}"'
+
+    def alts(n: int) -> str:
+        return "(" + " OR ".join(rng.choice([word, prefix, phrase])() for _ in range(n)) + ")"
+
+    shapes: list[Callable[[], str]] = [
+        lambda: f"{alts(3)} AND {alts(2)}",
+        lambda: f"{word()} NEAR/{rng.randint(3, 10)} {alts(2)}",
+        lambda: f"{phrase()} {prefix()} -{word()}",
+        lambda: f"{alts(4)} {word()} NOT ({word()} OR {word()})",
+        lambda: f"title:{word()} OR ({prefix()} NEAR/5 {word()})",
+        lambda: f"{alts(2)} NEAR/8 {alts(3)} -({word()} NEAR/3 {prefix()})",
+        lambda: f"{word()} {word()} {word()}",
+    ]
+    rules = []
+    for index in range(count):
+        query = rng.choice(shapes)()
+        if index % 50 == 49:  # the regex escape hatch, refining a term query
+            query = f"{alts(2)} /\\b{word()}\\W+\\d+/"
+        if index % 500 == 499:  # a regex-only rule: no literal, evaluated on every article
+            query = f"/\\b{word()}\\W+\\d+/"
+        rules.append(Rule(id=f"r{index}", query=query))
+    return rules
+
+
+# --- naive baseline ------------------------------------------------------------------
+
+
+def _leaf_pattern(node: Words) -> str:
+    body = r"\W+".join(re.escape(w) for w in node.words)
+    return r"\b" + body + (r"\w*" if node.prefix else r"\b")
+
+
+def _near_pattern(node: Node) -> str:
+    if isinstance(node, Words):
+        return _leaf_pattern(node)
+    if isinstance(node, Or):
+        return "(?:" + "|".join(_near_pattern(c) for c in node.children) + ")"
+    raise ValueError("the generator only puts words and OR-groups under NEAR")
+
+
+Evaluator = Callable[[dict[str, str]], bool]
+
+
+def compile_naive(node: Node, scope: tuple[str, ...]) -> Evaluator:
+    """One regex per leaf, evaluated per rule: the no-prefilter baseline."""
+    if isinstance(node, Words | Regex):
+        pattern = re.compile(
+            _leaf_pattern(node) if isinstance(node, Words) else node.pattern, re.IGNORECASE
+        )
+        fields = (node.field,) if node.field else scope
+        return lambda texts: any(pattern.search(texts[f]) for f in fields)
+    if isinstance(node, Near):
+        a, b, n = _near_pattern(node.left), _near_pattern(node.right), node.distance
+        gap = rf"\W+(?:\w+\W+){{0,{n}}}?"
+        near = re.compile(f"(?:{a}){gap}(?:{b})|(?:{b}){gap}(?:{a})")
+        return lambda texts: any(near.search(texts[f]) for f in scope)
+    if isinstance(node, Not):
+        inner = compile_naive(node.child, scope)
+        return lambda texts: not inner(texts)
+    children = [compile_naive(c, scope) for c in node.children]
+    if isinstance(node, And):
+        return lambda texts: all(c(texts) for c in children)
+    return lambda texts: any(c(texts) for c in children)
+
+
+def naive_match(rules: list[tuple[str, Evaluator]], article: Article) -> set[str]:
+    texts = {"title": fold(article.title), "summary": fold(article.summary)}
+    return {rule_id for rule_id, evaluate in rules if evaluate(texts)}
+
+
+# --- measurement -----------------------------------------------------------------------
+
+
+def measure(func: Callable[[Article], object], articles: list[Article], budget_s: float) -> float:
+    """Articles per second over at least one pass and ``budget_s`` seconds."""
+    done, start = 0, time.perf_counter()
+    while True:
+        for article in articles:
+            func(article)
+        done += len(articles)
+        elapsed = time.perf_counter() - start
+        if elapsed >= budget_s:
+            return done / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--articles", type=int, default=2000)
+    parser.add_argument("--rules", default="10,100,1000")
+    parser.add_argument("--feeds", type=Path, help="build articles from real feeds under DIR")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--budget", type=float, default=2.0, help="seconds per measurement")
+    args = parser.parse_args()
+
+    rng = random.Random(args.seed)
+    if args.feeds:
+        articles, vocab = feed_articles(args.feeds, args.articles)
+        corpus = f"real feed text from {args.feeds}"
+    else:
+        vocab = synthetic_vocab(rng)
+        articles = synthetic_articles(rng, vocab, args.articles)
+        corpus = "synthetic Zipf text"
+    mean_chars = sum(len(a.title) + len(a.summary) for a in articles) / len(articles)
+    print(f"{len(articles)} articles ({corpus}), mean {mean_chars:.0f} chars, one core")
+    print()
+    header = (
+        f"{'rules':>6} {'compiled art/s':>15} {'naive regex art/s':>18} {'speed-up':>9} "
+        f"{'fired/article':>14} {'mismatches':>11}"
+    )
+    print(header)
+    print("-" * len(header))
+    for count in (int(x) for x in args.rules.split(",")):
+        rules = generate_rules(random.Random(args.seed + count), vocab, count)
+        book = RuleBook(rules)
+        naive = [(r.id, compile_naive(parse_query(r.query), r.scope)) for r in rules]
+        fast = measure(book.match, articles, args.budget)
+        # The baseline is slow at 1,000 rules: measure it on a prefix of the corpus.
+        sample = articles[: max(50, min(len(articles), 200_000 // max(count, 1)))]
+        slow = measure(lambda a, rules=naive: naive_match(rules, a), sample, args.budget)
+        fired = mismatches = 0
+        for article in sample:
+            got = {m.rule_id for m in book.match(article)}
+            fired += len(got)
+            mismatches += got != naive_match(naive, article)
+        print(
+            f"{count:>6} {fast:>15,.0f} {slow:>18,.0f} {fast / slow:>8.1f}x "
+            f"{fired / len(sample):>14.2f} {mismatches:>11}"
+        )
+
+
+if __name__ == "__main__":
+    main()
