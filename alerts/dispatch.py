@@ -95,7 +95,9 @@ class Dispatcher:
                             alert_id=record.alert_id, target=record.target, state="dead_lettered"
                         )
                     )
-                    log.warning("uncertain send of %s to %s dead-lettered", *record.key.split(b"|"))
+                    log.warning(
+                        "uncertain send of %s to %s dead-lettered", record.alert_id, record.target
+                    )
         since = self.clock() - timedelta(days=1)
         sends = {(r.target, r.at) for r in self.store.ledger.values() if r.state == "sent"}
         for target, at in sorted(sends, key=lambda s: s[1]):

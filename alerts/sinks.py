@@ -9,14 +9,18 @@ from pathlib import Path
 from wirewatch.events import AlertDecision
 
 
+def _printable(text: str) -> str:
+    # Feed text is hostile: no newlines or terminal escape sequences on the console.
+    return "".join(c for c in " ".join(text.split()) if c.isprintable())
+
+
 def format_console_line(alert: AlertDecision, targets: list[str]) -> str:
-    """One line per alert for a terminal; control characters from feeds are flattened."""
-    title = " ".join(alert.article.title.split())
+    """One line per alert for a terminal, with feed text reduced to printable characters."""
     where = f" -> {len(targets)} target(s)" if targets else " (console/JSONL only)"
     return (
-        f"ALERT [{alert.rule.severity}] {alert.rule.name or alert.rule.rule_id}: {title} "
-        f"({alert.article.source or '?'}, {alert.source_count} outlet(s)) "
-        f"{alert.article.url}{where}"
+        f"ALERT [{alert.rule.severity}] {_printable(alert.rule.name or alert.rule.rule_id)}: "
+        f"{_printable(alert.article.title)} ({_printable(alert.article.source) or '?'}, "
+        f"{alert.source_count} outlet(s)) {_printable(alert.article.url)}{where}"
     )
 
 

@@ -223,3 +223,48 @@ async def test_outage_past_max_attempts_dead_letters_then_retry_delivers(
     # A second retry has nothing left to send.
     assert await retry_dead_letters(settings) == []
     assert len(webhook.received) == 2
+
+
+@pytest.mark.parametrize("policy", ["dead_letter", "resend"])
+async def test_uncertain_send_left_by_a_crash_follows_the_policy(
+    webhook: WebhookSink, make_settings: Callable[..., Settings], policy: str
+) -> None:
+    from alerts.dlq import list_dead_letters
+    from alerts.runtime import load_alerts_config
+    from wirewatch.kafka import ensure_topics, make_producer
+
+    settings = make_settings(
+        f"urls:\n  - json://127.0.0.1:{webhook.port}/hook:\n      tag: desk\n",
+        uncertain_sends=policy,
+    )
+    alert = make_alert()
+    (endpoint,) = load_alerts_config(settings).sender.endpoints
+    # What a process killed during a send leaves behind: a decision not yet
+    # committed and a "sending" mark with no outcome.
+    await ensure_topics(settings.kafka, [settings.kafka.topics.sent])
+    producer = make_producer(settings.kafka)
+    await producer.start()
+    mark = SentRecord(alert_id=alert.alert_id, target=endpoint.key, state="sending", alert=alert)
+    await producer.send_and_wait(settings.kafka.topics.sent.name, mark.to_bytes(), key=mark.key)
+    await producer.stop()
+    await produce(settings, [alert])
+
+    async with dispatcher(settings):
+        if policy == "resend":
+            await wait_for(lambda: len(webhook.received) >= 1)
+        else:
+            for _ in range(100):
+                if await list_dead_letters(settings):
+                    break
+                await asyncio.sleep(0.1)
+        await asyncio.sleep(0.8)
+    letters = await list_dead_letters(settings)
+    if policy == "resend":
+        assert len(webhook.received) == 1
+        assert letters == []
+    else:
+        assert webhook.received == []
+        assert [(letter.alert.alert_id, letter.target) for letter in letters] == [
+            ("quake:s1", endpoint.key)
+        ]
+        assert letters[0].reason.startswith("uncertain")
