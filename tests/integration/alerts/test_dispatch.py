@@ -268,3 +268,22 @@ async def test_uncertain_send_left_by_a_crash_follows_the_policy(
             ("quake:s1", endpoint.key)
         ]
         assert letters[0].reason.startswith("uncertain")
+
+
+async def test_slow_target_does_not_hold_up_another(
+    webhook: WebhookSink, make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings(
+        "urls:\n"
+        f"  - json://127.0.0.1:{webhook.port}/slow:\n      tag: desk\n"
+        f"  - json://127.0.0.1:{webhook.port}/fast:\n      tag: desk\n",
+        send_timeout_s=30.0,
+    )
+    webhook.delay_s, webhook.slow_paths = 30.0, {"/slow"}
+    await produce(settings, [make_alert(story=f"s{i}") for i in range(4)])
+    async with dispatcher(settings):
+        await wait_for(lambda: len(webhook.bodies("/fast")) == 4, 10)
+        # The slow target is still stuck on its first alert.
+        assert len(webhook.bodies("/slow")) == 1
+        webhook.gate.set()  # let it answer, so the dispatcher stops promptly
+        await wait_for(lambda: len(webhook.bodies("/slow")) == 4, 10)

@@ -235,3 +235,10 @@ async def test_each_send_reaches_only_its_own_target(
     desk = next(e for e in routed if "desk" in e.tags)
     await sender.send(desk, message, 5)
     assert [u.rsplit("/", 1)[1] for u in urls] == ["aaaaaaaaaaaaaaaaaaaaaaaa"]
+
+
+def test_followup_title_says_how_many_outlets_now_carry_it() -> None:
+    followup = sample_alert().model_copy(update={"reason": "followup", "source_count": 5})
+    message = Renderer(20_000).render([followup], "text", UTC_ZONE, False, NOW)
+    assert message.title == "[now 5 outlets] Sample headline <b>&</b> (Example Wire)"
+    assert "Also reported by 4 other outlets" in message.body
