@@ -9,10 +9,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-_UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
-_DURATION_RE = re.compile(r"^\s*(\d+)\s*(s|m|min|h|d)\s*$")
+_UNITS = {
+    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1),
+    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), 60),
+    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), 3600),
+    **dict.fromkeys(("d", "day", "days"), 86400),
+}
+_DURATION_RE = re.compile(r"^\s*(\d+)\s*([a-z]+)\s*$")
 _CLOCK_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
 
 
@@ -22,8 +27,8 @@ class ScheduleError(ValueError):
 
 def parse_duration(text: str) -> timedelta:
     """``"15m"`` / ``"1h"`` / ``"30s"`` / ``"1d"`` -> timedelta (positive)."""
-    match = _DURATION_RE.match(text)
-    if not match or int(match.group(1)) == 0:
+    match = _DURATION_RE.match(text.lower())
+    if not match or match.group(2) not in _UNITS or int(match.group(1)) == 0:
         raise ScheduleError(f"not a duration like 15m, 1h or 1d: {text!r}")
     return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
 
@@ -38,10 +43,14 @@ def parse_clock(text: str) -> time:
 
 @dataclass(frozen=True)
 class DigestSchedule:
-    """Either every ``period`` (aligned to local midnight) or daily at ``at``."""
+    """Either every ``period`` (aligned to local midnight) or daily at ``at``.
+
+    ``timezone`` (if the schedule names one) wins over the subscriber's.
+    """
 
     period: timedelta = timedelta(days=1)
     at: time | None = None
+    timezone: str | None = None
 
     def describe(self) -> str:
         if self.at is not None:
@@ -50,20 +59,29 @@ class DigestSchedule:
 
 
 def parse_digest(text: str) -> DigestSchedule:
-    """``"every 15m"``, ``"hourly"``, ``"daily 08:00"`` (also ``"daily at 08:00"``)."""
-    words = text.strip().lower().split()
-    if words == ["hourly"]:
-        return DigestSchedule(period=timedelta(hours=1))
-    if len(words) == 2 and words[0] == "every":
-        period = parse_duration(words[1])
+    """``"every 15m"``, ``"every 15 minutes"``, ``"hourly"``, ``"daily 08:00"``, with an
+    optional trailing IANA timezone (``"daily at 08:00 Europe/Berlin"``)."""
+    words = [w for w in text.strip().split() if w.lower() != "at"]
+    zone = None
+    if len(words) > 1 and ("/" in words[-1] or words[-1].upper() == "UTC"):
+        zone = words.pop()
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ScheduleError(f"unknown timezone {zone!r} in digest {text!r}") from exc
+    lowered = [w.lower() for w in words]
+    if lowered == ["hourly"]:
+        return DigestSchedule(period=timedelta(hours=1), timezone=zone)
+    if lowered and lowered[0] == "every" and len(lowered) in (2, 3):
+        period = parse_duration("".join(lowered[1:]))
         if period < timedelta(minutes=1) or timedelta(days=1) % period:
             raise ScheduleError(f"digest period must divide a day, at least 1m: {text!r}")
-        return DigestSchedule(period=period)
-    if words and words[0] == "daily":
-        rest = [w for w in words[1:] if w != "at"]
-        if len(rest) == 1:
-            return DigestSchedule(at=parse_clock(rest[0]))
-    raise ScheduleError(f"digest must be 'every 15m', 'hourly' or 'daily 08:00': {text!r}")
+        return DigestSchedule(period=period, timezone=zone)
+    if len(lowered) == 2 and lowered[0] == "daily":
+        return DigestSchedule(at=parse_clock(lowered[1]), timezone=zone)
+    raise ScheduleError(
+        f"digest must be 'every 15m', 'hourly' or 'daily 08:00' (+ timezone): {text!r}"
+    )
 
 
 def _local_midnight(now: datetime, tz: ZoneInfo) -> datetime:
@@ -72,7 +90,9 @@ def _local_midnight(now: datetime, tz: ZoneInfo) -> datetime:
 
 
 def next_digest_at(schedule: DigestSchedule, now: datetime, tz: ZoneInfo) -> datetime:
-    """The first digest boundary strictly after ``now``."""
+    """The first digest boundary strictly after ``now`` (in the schedule's zone, else ``tz``)."""
+    if schedule.timezone:
+        tz = ZoneInfo(schedule.timezone)
     midnight = _local_midnight(now, tz)
     if schedule.at is not None:
         for days in range(3):

@@ -42,6 +42,10 @@ def alert(story: str, severity: str = "normal", digest: str | None = None) -> Al
         # daily 08:00 Berlin = 06:00 UTC; already past today -> tomorrow.
         ("daily 08:00", T0, datetime(2024, 5, 2, 6, 0, tzinfo=UTC)),
         ("daily at 13:00", T0, datetime(2024, 5, 1, 11, 0, tzinfo=UTC)),
+        ("every 30 minutes", T0, datetime(2024, 5, 1, 10, 30, tzinfo=UTC)),
+        # A zone in the schedule wins over the subscriber's: 13:00 London = 12:00 UTC.
+        ("daily at 13:00 Europe/London", T0, datetime(2024, 5, 1, 12, 0, tzinfo=UTC)),
+        ("daily 08:00 UTC", T0, datetime(2024, 5, 2, 8, 0, tzinfo=UTC)),
     ],
 )
 def test_next_digest_boundary_in_subscriber_timezone(
@@ -59,7 +63,17 @@ def test_daily_digest_across_dst_change_keeps_local_time() -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", ["weekly", "every 7m", "every 0m", "daily 25:00", "every", "daily 8"]
+    "bad",
+    [
+        "weekly",
+        "every 7m",
+        "every 0m",
+        "every 15 fortnights",
+        "daily 25:00",
+        "every",
+        "daily 8",
+        "daily 08:00 Mars/Base",
+    ],
 )
 def test_bad_digest_strings_are_rejected(bad: str) -> None:
     with pytest.raises(ScheduleError):
