@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 
 import typer
@@ -34,10 +35,17 @@ def run_dispatcher() -> None:
 
     settings = load_settings()
     serve_metrics(settings.metrics.dispatcher_port, settings.metrics.host)
+
+    async def main() -> None:
+        # SIGTERM/SIGINT stop consuming, let in-flight sends finish and commit.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await _run(settings, stop=stop)
+
     try:
-        asyncio.run(_run(settings))
-    except KeyboardInterrupt:
-        pass
+        asyncio.run(main())
     except Exception as exc:
         _fail_on_config(exc)
 

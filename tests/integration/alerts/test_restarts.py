@@ -143,6 +143,7 @@ async def test_kill_9_during_backoff_resends_after_restart_without_loss(
     finally:
         second.terminate()
         await second.communicate()
+    assert second.returncode == 0  # SIGTERM is a clean stop
     assert len(webhook.bodies("/c")) == 1
     assert list((await ledger_states(settings)).values()) == ["sent"]
     assert await list_dead_letters(settings) == []
