@@ -1,0 +1,224 @@
+"""Story-clustering quality: B3 precision/recall/F1 against gold story labels.
+
+Usage::
+
+    .venv/bin/python bench/dedup_eval.py DATA [--gold-field story] [--limit N] [--copies]
+
+DATA is either the UCI News Aggregator CSV (columns ID, TITLE, URL, PUBLISHER,
+CATEGORY, STORY, HOSTNAME, TIMESTAMP in ms; gold = STORY) or a JSONL file in the
+``wirewatch replay`` input form (id, title, summary, url, source, published)
+plus a gold field. Articles are processed in time order. Three baselines run
+in the same invocation: exact title, greedy rapidfuzz token_set_ratio >= 60
+against every earlier article, and online TF-IDF cosine >= 0.2 (nearest earlier
+article). ``--copies`` also adds perturbed near-identical copies of every
+article and reports how many are flagged ``duplicate_of``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import random
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from processors.dedup import DedupConfig, StoryClusterer
+from processors.text_features import extract_terms, normalise_text
+from wirewatch.events import Article
+
+Labelled = tuple[Article, str]
+
+
+def load_uci(path: Path) -> list[Labelled]:
+    """Read the UCI News Aggregator CSV into articles (no summaries) and gold stories."""
+    rows: list[Labelled] = []
+    with path.open(newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            published = datetime.fromtimestamp(int(row["TIMESTAMP"]) / 1000, UTC)
+            article = Article(
+                id=row["ID"],
+                title=row["TITLE"],
+                url=row["URL"],
+                source=row["PUBLISHER"],
+                published=published,
+                fetched_at=published,
+            )
+            rows.append((article, row["STORY"]))
+    return rows
+
+
+def load_jsonl(path: Path, gold_field: str) -> list[Labelled]:
+    """Read replay-form JSONL with a gold label per line."""
+    from processors.replay import parse_article_line
+
+    rows: list[Labelled] = []
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            data = json.loads(line)
+            if gold_field not in data:
+                raise SystemExit(f"{path}:{lineno}: no gold field {gold_field!r}")
+            rows.append((parse_article_line(line, f"{path}:{lineno}"), str(data[gold_field])))
+    return rows
+
+
+def score_b3(pred: Sequence[str], gold: Sequence[str]) -> tuple[float, float, float]:
+    """B-cubed precision, recall and F1 of a predicted clustering against gold."""
+    pair = Counter(zip(pred, gold, strict=True))
+    pred_size = Counter(pred)
+    gold_size = Counter(gold)
+    n = len(pred)
+    precision = sum(c * c / pred_size[p] for (p, _), c in pair.items()) / n
+    recall = sum(c * c / gold_size[g] for (_, g), c in pair.items()) / n
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def cluster_exact_title(articles: Sequence[Article]) -> list[str]:
+    """Baseline: same folded title, same cluster."""
+    return [a.title.strip().lower() for a in articles]
+
+
+def cluster_greedy_fuzz(articles: Sequence[Article], threshold: float = 60.0) -> list[str]:
+    """Baseline: join the earlier article with the best token_set_ratio if >= threshold."""
+    titles: list[str] = []
+    labels: list[str] = []
+    for i, article in enumerate(articles):
+        title = article.title.lower()
+        best = process.extractOne(title, titles, scorer=fuzz.token_set_ratio)
+        if best is not None and best[1] >= threshold:
+            labels.append(labels[best[2]])
+        else:
+            labels.append(str(i))
+        titles.append(title)
+    return labels
+
+
+def cluster_tfidf(articles: Sequence[Article], threshold: float = 0.2) -> list[str]:
+    """Baseline: online TF-IDF; join the nearest earlier article if cosine >= threshold."""
+    df: Counter[str] = Counter()
+    postings: dict[str, list[int]] = defaultdict(list)
+    vectors: list[dict[str, float]] = []
+    labels: list[str] = []
+    for i, article in enumerate(articles):
+        terms = Counter(extract_terms(normalise_text(f"{article.title} {article.summary}")))
+        df.update(terms.keys())
+        n = i + 1
+        vec = {t: tf * math.log((n + 1) / (df[t] + 0.5)) for t, tf in terms.items()}
+        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+        vec = {t: v / norm for t, v in vec.items()}
+        dots: dict[int, float] = defaultdict(float)
+        for t, v in vec.items():
+            for j in postings[t]:
+                dots[j] += v * vectors[j].get(t, 0.0)
+        best = max(dots.items(), key=lambda kv: kv[1], default=None)
+        labels.append(labels[best[0]] if best and best[1] >= threshold else str(i))
+        for t in vec:
+            postings[t].append(i)
+        vectors.append(vec)
+    return labels
+
+
+def cluster_wirewatch(articles: Sequence[Article], config: DedupConfig) -> list[str]:
+    """The wirewatch StoryClusterer, one article at a time in the given order."""
+    clusterer = StoryClusterer(config)
+    return [clusterer.assign(a).story_id for a in articles]
+
+
+def perturb_title(title: str, rng: random.Random) -> str:
+    """A near-identical re-publication of a title: one of the usual syndication edits."""
+    words = title.split()
+    kind = rng.randrange(5)
+    if kind == 0:
+        return f"{title} - {rng.choice(['Reuters', 'AP', 'Yahoo News', 'MarketWatch'])}"
+    if kind == 1:
+        return title.upper() if rng.random() < 0.5 else title.lower()
+    if kind == 2:
+        return title.replace(",", "").replace(":", " -").replace("'", "\u2019") + "."
+    if kind == 3 and len(words) >= 6:
+        i = rng.randrange(len(words))
+        words[i] = rng.choice(["reportedly", "now", "officially", "again"])
+        return " ".join(words)
+    if len(words) >= 8:
+        return " ".join(words[: max(6, int(len(words) * 0.75))]) + " ..."
+    return title + " ..."
+
+
+def check_copies(rows: Sequence[Labelled], config: DedupConfig, seed: int = 7) -> str:
+    """Interleave a perturbed copy after each article; report duplicate_of recall."""
+    rng = random.Random(seed)
+    clusterer = StoryClusterer(config)
+    flagged = total = 0
+    for article, _ in rows:
+        first = clusterer.assign(article)
+        later = article.published + timedelta(minutes=rng.randrange(1, 600))
+        copy = article.model_copy(
+            update={
+                "id": f"{article.id}#copy",
+                "title": perturb_title(article.title, rng),
+                "published": later,
+                "fetched_at": later,
+            }
+        )
+        verdict = clusterer.assign(copy)
+        root = first.duplicate_of or article.id
+        total += 1
+        flagged += verdict.duplicate_of == root
+    return f"synthetic copies flagged duplicate_of: {flagged}/{total} = {flagged / total:.4f}"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the evaluation and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("data", type=Path)
+    parser.add_argument("--gold-field", default="story")
+    parser.add_argument("--limit", type=int, default=0)
+    parser.add_argument("--copies", action="store_true", help="also run the synthetic copy check")
+    parser.add_argument("--story-threshold", type=float, default=DedupConfig.story_threshold)
+    parser.add_argument(
+        "--duplicate-threshold", type=float, default=DedupConfig.duplicate_threshold
+    )
+    args = parser.parse_args(argv)
+    if args.data.suffix == ".csv":
+        rows = load_uci(args.data)
+    else:
+        rows = load_jsonl(args.data, args.gold_field)
+    rows.sort(key=lambda r: r[0].published)
+    if args.limit:
+        rows = rows[: args.limit]
+    articles = [a for a, _ in rows]
+    gold = [g for _, g in rows]
+    config = DedupConfig(
+        story_threshold=args.story_threshold, duplicate_threshold=args.duplicate_threshold
+    )
+    methods: list[tuple[str, Callable[[Sequence[Article]], list[str]]]] = [
+        ("exact title (baseline)", cluster_exact_title),
+        ("greedy token_set_ratio>=60 (baseline)", cluster_greedy_fuzz),
+        ("online TF-IDF cosine>=0.2 (baseline)", cluster_tfidf),
+        ("wirewatch StoryClusterer", lambda arts: cluster_wirewatch(arts, config)),
+    ]
+    print(f"{args.data.name}: {len(rows)} articles, {len(set(gold))} gold stories")
+    print(f"{'method':40s} {'B3 P':>6s} {'B3 R':>6s} {'F1':>6s} {'clusters':>8s} {'secs':>6s}")
+    for name, method in methods:
+        start = time.perf_counter()
+        pred = method(articles)
+        secs = time.perf_counter() - start
+        p, r, f1 = score_b3(pred, gold)
+        print(f"{name:40s} {p:6.3f} {r:6.3f} {f1:6.3f} {len(set(pred)):8d} {secs:6.1f}")
+    if args.copies:
+        print(check_copies(rows, config))
+
+
+if __name__ == "__main__":
+    main()

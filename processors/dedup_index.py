@@ -1,0 +1,150 @@
+"""The time window of recent articles and its inverted term index (pure).
+
+Entries enter in clock order, so the window is a FIFO: eviction pops from the
+left of the entry queue and of each posting list it touched. Candidate lookup
+walks only the rarest query terms and only the newest ``postings_scan`` entries
+of each, which keeps the per-article cost flat however large the window is.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import Counter, deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+
+from processors.text_features import TextFeatures
+
+
+@dataclass(slots=True, eq=False)
+class Entry:
+    """One article kept in the window."""
+
+    article_id: str
+    story_id: str
+    source: str
+    ts: float  # clock time at insertion (epoch seconds); the FIFO order
+    seq: int
+    features: TextFeatures
+    indexed: tuple[str, ...]  # terms posted in the index, needed to unpost on eviction
+    duplicate_of: str | None = None
+    summary_mass: float = 0.0  # IDF sum of the summary terms when the entry was added
+
+
+@dataclass(slots=True)
+class Story:
+    """A story: its outlets and a profile of its articles still in the window.
+
+    The profile counts, per title term, number and country, how many member
+    articles carry it; it is what the signature rule and the story-level
+    conflict checks read.
+    """
+
+    story_id: str
+    first_article: str
+    sources: list[str] = field(default_factory=list)
+    members: int = 0
+    terms: Counter[str] = field(default_factory=Counter)
+    numbers: Counter[str] = field(default_factory=Counter)
+    places: Counter[str] = field(default_factory=Counter)
+
+    def add_member(self, features: TextFeatures) -> None:
+        """Count one more article of this story in the window."""
+        self.members += 1
+        self.terms.update(features.title_terms)
+        self.numbers.update(features.numbers)
+        self.places.update(features.places)
+
+    def remove_member(self, features: TextFeatures) -> None:
+        """Forget an evicted article's contribution to the profile."""
+        self.members -= 1
+        self.terms.subtract(features.title_terms)
+        self.numbers.subtract(features.numbers)
+        self.places.subtract(features.places)
+        # Counter.subtract leaves zero counts behind; drop them to bound memory.
+        for counter, keys in (
+            (self.terms, features.title_terms),
+            (self.numbers, features.numbers),
+            (self.places, features.places),
+        ):
+            for key in keys:
+                if counter[key] <= 0:
+                    counter.pop(key, None)
+
+
+class WindowIndex:
+    """Articles in the window, their term postings and document frequencies."""
+
+    def __init__(self, postings_scan: int, query_terms: int) -> None:
+        self.postings_scan = postings_scan
+        self.query_terms = query_terms
+        self.entries: dict[str, Entry] = {}
+        self._order: deque[Entry] = deque()
+        self._postings: dict[str, deque[Entry]] = {}
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def df(self, term: str) -> int:
+        """Window articles indexed under a term."""
+        postings = self._postings.get(term)
+        return 0 if postings is None else len(postings)
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of a term over the current window."""
+        postings = self._postings.get(term)
+        df = len(postings) if postings is not None else 0
+        return math.log((len(self._order) + 2) / (df + 1))
+
+    def add(self, entry: Entry) -> None:
+        """Insert an entry; callers insert in non-decreasing ``ts`` order."""
+        self.entries[entry.article_id] = entry
+        self._order.append(entry)
+        postings = self._postings
+        for term in entry.indexed:
+            bucket = postings.get(term)
+            if bucket is None:
+                postings[term] = bucket = deque()
+            bucket.append(entry)
+
+    def evict(self, before: float, max_entries: int) -> Iterator[Entry]:
+        """Remove and yield entries older than ``before`` or beyond ``max_entries``."""
+        order = self._order
+        postings = self._postings
+        while order and (order[0].ts < before or len(order) > max_entries):
+            entry = order.popleft()
+            if self.entries.get(entry.article_id) is entry:
+                del self.entries[entry.article_id]
+            for term in entry.indexed:
+                bucket = postings[term]
+                # FIFO holds per posting list, so the evicted entry is at the left.
+                if bucket and bucket[0] is entry:
+                    bucket.popleft()
+                else:
+                    bucket.remove(entry)
+                if not bucket:
+                    del postings[term]
+            yield entry
+
+    def candidates(self, terms: list[str], limit: int) -> list[tuple[float, Entry]]:
+        """The ``limit`` entries sharing the most IDF weight with ``terms``, best first."""
+        postings = self._postings
+        size = len(self._order) + 2
+        known = [(len(postings[t]), t) for t in terms if t in postings]
+        known.sort()
+        scores: dict[Entry, float] = {}
+        get = scores.get
+        scan = self.postings_scan
+        for df, term in known[: self.query_terms]:
+            weight = math.log(size / (df + 1))
+            for entry in islice(reversed(postings[term]), scan):
+                scores[entry] = get(entry, 0.0) + weight
+        if not scores:
+            return []
+        return heapq.nlargest(limit, ((s, e) for e, s in scores.items()), key=_first)
+
+
+def _first(pair: tuple[float, Entry]) -> float:
+    return pair[0]

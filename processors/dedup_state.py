@@ -1,0 +1,85 @@
+"""JSON-able records of the clustering window, for a changelog-backed table (pure).
+
+Keys: ``a:<article id>`` holds one window entry with its normalised features
+(so a restore needs no re-normalisation and reproduces the same decisions);
+``s:<story id>`` holds a story's outlets. A ``None`` value deletes the key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from processors.dedup_index import Entry, Story
+from processors.text_features import TextFeatures
+
+
+class StateError(ValueError):
+    """A persisted record does not have the expected shape."""
+
+
+def dump_entry(entry: Entry) -> dict[str, Any]:
+    """The persisted form of a window entry."""
+    f = entry.features
+    return {
+        "story": entry.story_id,
+        "source": entry.source,
+        "ts": entry.ts,
+        "seq": entry.seq,
+        "dup": entry.duplicate_of,
+        "title": f.title,
+        "title_full": f.title_full,
+        "summary": f.summary,
+        "tt": list(f.title_terms),
+        "st": list(f.summary_terms),
+        "num": sorted(f.numbers),
+        "places": sorted(f.places),
+        "idx": list(entry.indexed),
+        "sm": entry.summary_mass,
+    }
+
+
+def load_entry(article_id: str, value: dict[str, Any]) -> Entry:
+    """Rebuild a window entry from :func:`dump_entry` output."""
+    try:
+        features = TextFeatures(
+            title=str(value["title"]),
+            title_full=str(value["title_full"]),
+            summary=str(value["summary"]),
+            title_terms=tuple(str(t) for t in value["tt"]),
+            summary_terms=tuple(str(t) for t in value["st"]),
+            title_set=frozenset(str(t) for t in value["tt"]),
+            summary_set=frozenset(str(t) for t in value["st"]),
+            numbers=frozenset(str(n) for n in value["num"]),
+            places=frozenset(str(p) for p in value["places"]),
+        )
+        dup = value["dup"]
+        return Entry(
+            article_id=article_id,
+            story_id=str(value["story"]),
+            source=str(value["source"]),
+            ts=float(value["ts"]),
+            seq=int(value["seq"]),
+            features=features,
+            indexed=tuple(str(t) for t in value["idx"]),
+            duplicate_of=None if dup is None else str(dup),
+            summary_mass=float(value["sm"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StateError(f"bad window entry a:{article_id}: {exc!r}") from exc
+
+
+def dump_story(story: Story) -> dict[str, Any]:
+    """The persisted form of a story (members are recounted from entries on restore)."""
+    return {"first": story.first_article, "sources": list(story.sources)}
+
+
+def load_story(story_id: str, value: dict[str, Any]) -> Story:
+    """Rebuild a story from :func:`dump_story` output, with zero members."""
+    try:
+        return Story(
+            story_id=story_id,
+            first_article=str(value["first"]),
+            sources=[str(s) for s in value["sources"]],
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StateError(f"bad story record s:{story_id}: {exc!r}") from exc

@@ -1,0 +1,140 @@
+"""Text normalisation and features for story clustering (pure, no I/O).
+
+Feed titles of one event differ in ways that say nothing about the event: an
+outlet suffix (" - Reuters"), case, punctuation, a truncation ellipsis, a
+possessive. Everything here removes that noise so that rapidfuzz and the token
+index compare what the articles actually say.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from processors.text_places import extract_places
+
+# Short function words carry no evidence that two articles share an event.
+_STOPWORDS_TEXT = """a an the and or but nor of to in on at by for from with without into onto
+over under as is are was were be been being has have had do does did will would shall should
+can could may might must it its this that these those there here he she they them his her
+their our we you your i me my mine us not no yes so than then too very just also only about
+after before again against all any because between both down during each few more most other
+out own same some such up what when where which while who whom why how says said say new news
+via amid vs s t"""
+STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+
+# Dashes (hyphen, en, em), bar and "::" separate an outlet name from the title.
+_OUTLET_SEPARATORS = re.compile(
+    r"\s+(?:-|\u2013|\u2014|\||::)\s+(?P<tail>[^-\u2013\u2014|]{1,60})$"
+)
+_ELLIPSIS = re.compile(r"\s*(?:\.\.\.|\u2026)\s*$")
+_POSSESSIVE = re.compile(r"['\u2019]s\b")
+_TOKEN = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*")
+_SPACES = re.compile(r"\s+")
+_JOINERS = re.compile(r"(?<=\w)['\u2019-](?=\w)")
+# Countries named deep in a long body are context, not the event's place.
+_LEAD_CHARS = 300
+
+
+def fold_text(text: str) -> str:
+    """Lower-case, strip accents and collapse whitespace."""
+    if not text.isascii():
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _SPACES.sub(" ", text).strip().lower()
+
+
+def strip_title_noise(title: str, source: str = "") -> str:
+    """Drop a trailing outlet name (" - Reuters", " | BBC News") and truncation marks.
+
+    A tail after a dash or bar is treated as an outlet only when it is short
+    (at most four words) or equals the article's source, so that a real clause
+    like "X - a history of Y in three parts" survives.
+    """
+    text = _ELLIPSIS.sub("", title.strip())
+    match = _OUTLET_SEPARATORS.search(text)
+    if match:
+        tail = match.group("tail").strip()
+        is_source = bool(source) and fold_text(tail) == fold_text(source)
+        if is_source or len(tail.split()) <= 4:
+            text = text[: match.start()]
+    return _ELLIPSIS.sub("", text)
+
+
+def normalise_text(text: str) -> str:
+    """Fold and reduce to space-separated word tokens (punctuation removed)."""
+    folded = _POSSESSIVE.sub("", fold_text(text))
+    return " ".join(_TOKEN.findall(folded))
+
+
+def stem_token(token: str) -> str:
+    """A deliberately tiny stemmer: plural and -ing/-ed forms meet their base."""
+    if token[0].isdigit() or len(token) <= 4:
+        return token
+    for suffix in ("ings", "ing", "ies", "ed", "es", "s"):
+        if token.endswith(suffix) and len(token) - len(suffix) >= 4:
+            stem = token[: -len(suffix)]
+            if suffix == "ies":
+                return stem + "y"
+            if suffix == "s" and stem.endswith(("s", "u", "i")):
+                return token
+            return stem
+    return token
+
+
+def extract_terms(normalised: str) -> list[str]:
+    """Content terms of a normalised text, stemmed, stopwords removed, order kept."""
+    terms: list[str] = []
+    seen: set[str] = set()
+    for token in normalised.split():
+        if token in STOPWORDS or (len(token) == 1 and not token.isdigit()):
+            continue
+        term = stem_token(token)
+        if term not in seen:
+            seen.add(term)
+            terms.append(term)
+    return terms
+
+
+def extract_numbers(normalised: str) -> frozenset[str]:
+    """Numbers in a text: magnitudes, percentages, tolls, years. They tell events apart."""
+    return frozenset(tok.replace(",", "") for tok in normalised.split() if tok[0].isdigit())
+
+
+@dataclass(frozen=True, slots=True)
+class TextFeatures:
+    """What the clusterer compares about one article."""
+
+    title: str  # normalised title without outlet suffix
+    title_full: str  # normalised whole title, words kept whole ("tech-savvy", "i'd")
+    summary: str  # normalised summary, truncated to the configured length
+    title_terms: tuple[str, ...]
+    summary_terms: tuple[str, ...]  # terms of the summary not already in the title
+    title_set: frozenset[str]
+    summary_set: frozenset[str]
+    numbers: frozenset[str]
+    places: frozenset[str]  # countries named in the title or the summary's lead
+
+
+def build_features(title: str, summary: str, source: str, summary_chars: int) -> TextFeatures:
+    """Compute the comparable features of an article's title and summary."""
+    clean_title = strip_title_noise(title, source)
+    norm_title = normalise_text(clean_title)
+    lead = f"{clean_title} . {summary[:_LEAD_CHARS]}"
+
+    norm_summary = normalise_text(summary[: summary_chars * 2])[:summary_chars]
+    title_terms = extract_terms(norm_title)
+    in_title = set(title_terms)
+    summary_terms = tuple(t for t in extract_terms(norm_summary) if t not in in_title)
+    return TextFeatures(
+        title=norm_title,
+        title_full=normalise_text(_JOINERS.sub("", title)),
+        summary=norm_summary,
+        title_terms=tuple(title_terms),
+        summary_terms=summary_terms,
+        title_set=frozenset(title_terms),
+        summary_set=frozenset(summary_terms),
+        numbers=extract_numbers(norm_title),
+        places=extract_places(lead, fold_text(lead)),
+    )
