@@ -42,7 +42,12 @@ def _worker(conn: Connection) -> None:
                 result = parse_feed(data, feed_url=f"https://bench.invalid/{Path(path).name}")
                 out = (True, result.ok, len(result.entries), len(result.problems), result.problems)
             else:
-                parsed = feedparser.parse(io.BytesIO(data))
+                # Same inputs as parse_feed gets (base URL, content type), default options.
+                headers = {
+                    "content-location": f"https://bench.invalid/{Path(path).name}",
+                    "content-type": "application/xml",
+                }
+                parsed = feedparser.parse(io.BytesIO(data), response_headers=headers)
                 ok = bool(parsed.get("version") or parsed.get("entries"))
                 out = (True, ok, len(parsed.entries), int(bool(parsed.bozo)), [])
         except Exception as exc:  # a crash is a finding, not the end of the run
