@@ -120,3 +120,36 @@ async def test_invalid_feeds_file_refuses_to_start(
     with pytest.raises(FeedListError) as info:
         await run_pollers(settings, stop=asyncio.Event())
     assert info.value.errors[0].startswith(f"{feeds_file}:3:")
+
+
+async def test_feeds_file_edits_are_picked_up_while_running(
+    kafka_bootstrap: str,
+    unique_name: Callable[[str], str],
+    tmp_path: Path,
+    feed_server: FeedServer,
+    fast_ingest: IngestSettings,
+    raw_reader_factory: ReaderFactory,
+) -> None:
+    first = feed_server.static("/e1.xml", rss([("e1", "Edit one")]))
+    second = feed_server.static("/e2.xml", rss([("e2", "Edit two")]))
+    feeds_file = write_feeds(tmp_path / "feeds.yaml", [first], interval=0.5)
+    settings = make_settings(kafka_bootstrap, unique_name, feeds_file, fast_ingest)
+    reader = await raw_reader_factory(settings)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_pollers(settings, stop=stop))
+    try:
+        assert len(await reader.wait_for(1, timeout=20)) == 1
+        feeds_file.write_text("version: 1\nfeeds: [{url: nope}]\n")  # invalid: ignored
+        await asyncio.sleep(2.5)
+        assert feed_server.count("/e2.xml") == 0
+        write_feeds(feeds_file, [second], interval=0.5)
+        articles = await reader.wait_for(2, timeout=20)
+        assert [a.title for a in articles] == ["Edit one", "Edit two"]
+        await asyncio.sleep(1.0)  # the removed feed's last in-flight poll may finish
+        polled = feed_server.count("/e1.xml")
+        await asyncio.sleep(1.5)
+        assert feed_server.count("/e1.xml") == polled
+        assert feed_server.count("/e2.xml") >= 2
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 20)
