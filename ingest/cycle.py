@@ -107,13 +107,16 @@ def apply_fetch(
             return PollResult(
                 [], failed.model_copy(update={"problems": tuple(parsed.problems)}), fetched, parsed
             )
+        entries = parsed.entries[: settings.max_entries_per_poll]
         selection = select_entries(
-            parsed.entries,
+            entries,
             feed_url=spec.url,
             seen=state.seen,
             link_title_guids=state.link_title_guids,
             guids_untrusted=state.guids_untrusted,
-            max_keys=settings.seen_max_keys,
+            # Every entry of the document must fit, or the oldest would be forgotten
+            # and re-produced on each poll.
+            max_keys=max(settings.seen_max_keys, 3 * len(entries)),
         )
         source = spec.name or parsed.title or urlsplit(spec.url).hostname or spec.url
         language = spec.language or parsed.language
@@ -123,7 +126,7 @@ def apply_fetch(
                 title=pick.entry.title,
                 summary=pick.entry.summary,
                 summary_html=pick.entry.summary_html,
-                url=pick.entry.link,
+                url=pick.entry.url or pick.entry.link,
                 source=source,
                 feed_url=spec.url,
                 guid=pick.entry.guid,
@@ -138,6 +141,10 @@ def apply_fetch(
         ]
         unchanged = selection.unchanged
         problems = list(parsed.problems)
+        if len(parsed.entries) > len(entries):
+            problems.append(
+                f"too many entries: {len(parsed.entries)}, only the first {len(entries)} used"
+            )
         if selection.untrust_reason:
             problems.append(f"guids untrusted from now on: {selection.untrust_reason}")
         update = {

@@ -147,4 +147,7 @@ class FeedWorkers:
                 state.next_poll_reason,
             )
         else:
-            log.debug("%s: HTTP %s, %d new, %d unchanged", spec.url, status, produced, same)
+            level = logging.INFO if produced else logging.DEBUG
+            log.log(
+                level, "%s: HTTP %s, %d produced, %d unchanged", spec.url, status, produced, same
+            )

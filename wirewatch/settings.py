@@ -100,6 +100,8 @@ class IngestSettings(_Section):
     jitter: float = 0.1
     # Recently produced ids remembered per feed, so restarts and reruns do not re-produce.
     seen_max_keys: int = 2000
+    # Entries beyond this many in one document (podcast archives) are ignored.
+    max_entries_per_poll: int = 500
     user_agent: str = "wirewatch/0.1 (+https://github.com/wirewatch/wirewatch)"
 
 
@@ -114,6 +116,9 @@ class ProcessorSettings(_Section):
     # How soon a standby worker takes over from a dead one (and a restarted one
     # gets its partitions back): Kafka waits this long for the lost member.
     session_timeout_s: float = 10.0
+    # Records handled per batch, and the longest wait to fill one (latency bound).
+    batch_size: int = 100
+    batch_within_s: float = 0.02
     web_port: int = 6066
 
 

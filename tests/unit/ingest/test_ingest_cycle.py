@@ -125,3 +125,19 @@ def test_changing_guids_lose_trust_and_say_so() -> None:
 def test_state_round_trips_through_json() -> None:
     state = apply(FeedState(url=SPEC.url), ok(body("a", "b"), etag='"v"')).state
     assert FeedState.model_validate_json(state.to_bytes()) == state
+
+
+def test_big_documents_are_capped_and_never_re_produced() -> None:
+    settings = IngestSettings(jitter=0.0, max_entries_per_poll=800, seen_max_keys=100)
+    data = body(*(f"e{n}" for n in range(1000)))
+    first = apply_fetch(SPEC, FeedState(url=SPEC.url), ok(data), now=NOW, settings=settings)
+    assert len(first.articles) == 800
+    assert any(p.startswith("too many entries: 1000") for p in first.state.problems)
+    second = apply_fetch(SPEC, first.state, ok(data), now=NOW, settings=settings)
+    assert second.articles == []
+
+
+def test_article_url_is_the_canonical_link() -> None:
+    data = body("a").replace(b"https://ex.com/a", b"https://EX.com/a?utm_source=rss#top")
+    result = apply(FeedState(url=SPEC.url), ok(data))
+    assert result.articles[0].url == "https://ex.com/a"
