@@ -161,15 +161,23 @@ def _ago(when: datetime | None, now: datetime) -> str:
 
 
 async def _load_states(settings: Settings) -> dict[str, FeedState]:
+    from aiokafka.admin import AIOKafkaAdminClient
+
     from ingest.store import read_compacted
     from wirewatch.kafka import make_producer
 
+    topic = settings.kafka.topics.ingest_state.name
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap)
+    await admin.start()
+    try:
+        if topic not in await admin.list_topics():
+            return {}  # no poller has run yet
+    finally:
+        await admin.close()
     producer = make_producer(settings.kafka)  # only to look up the topic's partitions
     await producer.start()
     try:
-        raw = await read_compacted(
-            settings.kafka, producer, settings.kafka.topics.ingest_state.name
-        )
+        raw = await read_compacted(settings.kafka, producer, topic)
     finally:
         await producer.stop()
     return {url: FeedState.model_validate_json(v) for url, v in raw.items() if v is not None}
@@ -200,22 +208,32 @@ def status(
         ]
         _out.print_json(data=rows)
         return
-    table = Table("feed", "last success", "last error", "fails", "per day", "next poll", "owner")
+    table = Table(expand=True)
+    table.add_column("feed", ratio=4, overflow="fold")
+    table.add_column("last ok", no_wrap=True)
+    table.add_column("fails", justify="right")
+    table.add_column("per day", justify="right")
+    table.add_column("next poll", no_wrap=True)
+    table.add_column("notes", ratio=4, overflow="fold")
     for url in urls:
         st = states.get(url)
         if st is None:
-            table.add_row(url, "never polled", "", "", "", "", "")
+            table.add_row(url, "-", "", "", "", "never polled")
             continue
         notes = [st.last_error] if st.last_error and st.consecutive_failures else []
         if st.permanent_redirect:
             notes.append(f"moved permanently -> {st.permanent_redirect}")
+        if st.problems:
+            notes.append(f"{len(st.problems)} feed problems (wirewatch feeds check)")
+        if url not in configured:
+            notes.append("no longer in the feeds file")
+        notes.append(f"polled by {st.owner}" if st.owner else "")
         table.add_row(
-            f"{st.title[:50]}\n{url}" if st.title else url,
+            f"{st.title[:60]}\n{url}" if st.title else url,
             _ago(st.last_success, now),
-            "\n".join(notes)[:120] or ("-" if not st.problems else f"{len(st.problems)} problems"),
             str(st.consecutive_failures),
             f"{entries_per_day(st, now):.1f}",
             f"{_ago(st.next_poll, now)}\n{st.next_poll_reason}",
-            st.owner,
+            "\n".join(n for n in notes if n),
         )
     _out.print(table)

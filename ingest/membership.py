@@ -16,6 +16,7 @@ import logging
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from ingest.feedlist import FeedList, FeedSpec
@@ -107,7 +108,13 @@ class FeedMembership:
         await self._consumer.start()
         try:
             while not stop.is_set():
-                batch = await self._consumer.getmany(timeout_ms=300)
+                try:
+                    batch = await self._consumer.getmany(timeout_ms=300)
+                except KafkaError as exc:
+                    # The client reconnects by itself; owned feeds keep polling meanwhile.
+                    log.warning("feed membership: %s; retrying", exc)
+                    await asyncio.sleep(1.0)
+                    continue
                 for tp, records in batch.items():
                     for record in records:
                         await self._apply(tp, record.key, record.value)
