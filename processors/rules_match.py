@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate
-from operator import itemgetter
+from itertools import accumulate, count
+from operator import add, itemgetter
 from typing import Any
 
 import ahocorasick
@@ -56,8 +55,10 @@ class Doc:
             name: fold(fields.get(name, "")) if i in used else "" for i, name in enumerate(FIELDS)
         }
         pieces: list[str] = []
+        self.words: list[list[str]] = []
         for name in FIELDS:
             words = _WORD_RE.findall(self.folded[name])
+            self.words.append(words)
             if words:
                 pieces.append(" ".join(words))
             pieces.append(SEP)
@@ -71,33 +72,71 @@ class Doc:
             self.char_bounds.append(at)
         self.found: set[int] = set()
         self._pairs: list[tuple[int, int]] = []
-        self._ends: dict[int, list[int]] | None = None
+        self._by_lid: tuple[list[tuple[int, int]], list[int]] | None = None
+        self._starts: list[int] | None = None
+        self._pairs_pending = False
+        self._found_in: dict[int, set[int]] = {}
         self._token_bounds: list[int] | None = None
         self._word_ends: dict[int, list[int]] = {}
         self._maps: dict[int, tuple[str, list[int]]] = {}
-        self._key_len: Sequence[int] = ()
+        self._table: Literals | None = None
 
-    def scan(self, automaton: Any, key_len: Sequence[int]) -> None:
-        """Find every literal in the haystack (one pass, collected in C)."""
-        self._key_len = key_len
-        self._pairs = list(automaton.iter(self.haystack))
-        self.found = set(map(itemgetter(1), self._pairs))
+    def scan(self, table: Literals) -> None:
+        """Find every literal: single words by set intersection, the rest in one AC pass."""
+        self._table = table
+        word_lids = table.word_lids
+        self.found = found = set()
+        for fidx in self.present:
+            # dict_keys & list and the map below both run in C.
+            field_found = set(map(word_lids.__getitem__, word_lids.keys() & self.words[fidx]))
+            self._found_in[fidx] = field_found
+            found |= field_found
+        if table.automaton is not None:
+            self._pairs = list(table.automaton.iter(self.haystack))
+            found.update(map(itemgetter(1), self._pairs))
+            self._pairs_pending = bool(self._pairs)
 
     def ends(self, lid: int) -> list[int]:
         """End offset in the haystack of every hit of literal ``lid``."""
-        if self._ends is None:
-            ends: dict[int, list[int]] = {}
-            for end, hit in self._pairs:
-                ends.setdefault(hit, []).append(end)
-            self._ends = ends
-        return self._ends.get(lid, [])
+        assert self._table is not None  # noqa: S101 - only called after scan()
+        key = self._table.word_keys.get(lid)
+        if key is not None:
+            # A single word is not in the automaton: find its few occurrences.
+            out, find, at = [], self.haystack.find, self.haystack.find(key)
+            while at >= 0:
+                out.append(at + len(key) - 1)
+                at = find(key, at + 1)
+            return out
+        if self._by_lid is None:
+            # Sorting by literal id (stable, so offsets stay in order) lets each
+            # lookup be two bisects and a slice, all in C.
+            by_lid = sorted(self._pairs, key=itemgetter(1))
+            self._by_lid = (by_lid, list(map(itemgetter(1), by_lid)))
+        pairs, lids = self._by_lid
+        lo, hi = bisect_left(lids, lid), bisect_right(lids, lid)
+        return list(map(itemgetter(0), pairs[lo:hi]))
 
     def positions(self, lid: int) -> list[int]:
         """Token index of the first word of every hit of literal ``lid``."""
-        # One space precedes each word, so counting spaces before a word's first
-        # char gives its index; str.count runs in C.
-        count_spaces, size = self.haystack.count, self._key_len[lid]
-        return [count_spaces(" ", 0, end - size + 2) - 1 for end in self.ends(lid)]
+        if self._starts is None:
+            # Word i starts after i + 1 spaces and the words before it; built in C.
+            lengths = accumulate(map(len, self.haystack.split(" ")))
+            self._starts = list(map(add, lengths, count(1)))
+        assert self._table is not None  # noqa: S101 - only called after scan()
+        starts, size = self._starts, self._table.key_len[lid]
+        return [bisect_left(starts, end - size + 2) for end in self.ends(lid)]
+
+    def found_in(self, fidx: int) -> set[int]:
+        """Literal ids with a hit inside field ``fidx``."""
+        if self._pairs_pending:
+            # Automaton hits come in text order, so each field's hits are one slice.
+            self._pairs_pending = False
+            ends = list(map(itemgetter(0), self._pairs))
+            for f in self.present:
+                lo = bisect_left(ends, self.char_bounds[f - 1]) if f else 0
+                hi = bisect_left(ends, self.char_bounds[f])
+                self._found_in[f].update(map(itemgetter(1), self._pairs[lo:hi]))
+        return self._found_in.get(fidx, set())
 
     @property
     def token_bounds(self) -> list[int]:
@@ -141,8 +180,8 @@ class CWords:
             return False
         if self.fields >= doc.present:
             return True
-        bounds = doc.char_bounds
-        return any(bisect_left(bounds, end) in self.fields for end in doc.ends(self.lid))
+        lid = self.lid
+        return any(lid in doc.found_in(f) for f in self.fields)
 
     def spans(self, doc: Doc) -> list[Span]:
         width = self.width
@@ -337,8 +376,18 @@ def explain_node(node: Compiled, doc: Doc, depth: int = 0) -> list[str]:
     return lines
 
 
+@dataclass(frozen=True)
+class Literals:
+    """Every literal of a rule book: single words in a dict, the rest in an automaton."""
+
+    automaton: Any
+    key_len: list[int]
+    word_lids: dict[str, int]  # folded word -> literal id
+    word_keys: dict[int, str]  # literal id -> " word "
+
+
 class LiteralTable:
-    """Interns automaton keys so a literal used by many rules is searched once."""
+    """Interns literals so one used by many rules is searched once."""
 
     def __init__(self) -> None:
         self.ids: dict[str, int] = {}
@@ -352,15 +401,26 @@ class LiteralTable:
             self.key_len.append(len(key))
         return self.ids[key]
 
-    def build(self) -> Any:
-        """The automaton over every interned key (None when there is none)."""
-        if not self.ids:
-            return None
-        automaton = ahocorasick.Automaton()
-        for key, lid in self.ids.items():
-            automaton.add_word(key, lid)
-        automaton.make_automaton()
-        return automaton
+    def build(self) -> Literals:
+        """Split off the single words (a set lookup beats the automaton for them)."""
+        words = {k: lid for k, lid in self.ids.items() if _is_single_word(k)}
+        automaton = None
+        if len(words) < len(self.ids):
+            automaton = ahocorasick.Automaton()
+            for key, lid in self.ids.items():
+                if key not in words:
+                    automaton.add_word(key, lid)
+            automaton.make_automaton()
+        return Literals(
+            automaton=automaton,
+            key_len=self.key_len,
+            word_lids={k[1:-1]: lid for k, lid in words.items()},
+            word_keys={lid: k for k, lid in words.items()},
+        )
+
+
+def _is_single_word(key: str) -> bool:
+    return key.endswith(" ") and key.count(" ") == 2
 
 
 def fields_used(node: Compiled) -> frozenset[int]:

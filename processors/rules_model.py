@@ -136,8 +136,7 @@ class RuleBook:
                 by_literal.setdefault(lid, []).append(index)
         self._by_literal = [tuple(by_literal.get(lid, ())) for lid in range(len(table.key_len))]
         self._fields_used = used
-        self._key_len = table.key_len
-        self._automaton = table.build()
+        self._literals = table.build()
 
     def get(self, rule_id: str) -> Rule | None:
         """The rule with this id (enabled or not), or None."""
@@ -154,8 +153,7 @@ class RuleBook:
             },
             self._fields_used,
         )
-        if self._automaton is not None:
-            doc.scan(self._automaton, self._key_len)
+        doc.scan(self._literals)
         return doc
 
     def match(self, article: Article) -> list[RuleMatch]:
