@@ -11,93 +11,25 @@ Grammar (operators are upper case; lower-case ``and``/``or``/``not`` are plain w
 
 Precedence, tightest first: field scope, NEAR, NOT, AND, OR. Matching is on
 words: text and query are folded the same way (case-insensitive, accents
-removed so ``Mexico`` matches ``México``) and split on non-word characters, so
-``tariff`` never matches inside ``tariffs`` while ``tariff*`` does. A word that
-folds into several words (``U.S.``, ``covid-19``) is a phrase.
+removed so ``Mexico`` matches ``México``; see :mod:`processors.query_text`) and
+split on non-word characters, so ``tariff`` never matches inside ``tariffs``
+while ``tariff*`` does. A word that folds into several words (``U.S.``,
+``covid-19``) is a phrase.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
-FIELDS = ("title", "summary", "source", "url")
+from processors.query_text import FIELDS, fold, tokenize
+
+__all__ = ["FIELDS", "QuerySyntaxError", "describe", "fold", "parse_query", "tokenize"]
+
 MIN_PREFIX = 3
 _WORD_RE = re.compile(r"\w+")
-_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
-_NON_ASCII_RUN_RE = re.compile(r"[^\x00-\x7f]+")
 _NEAR_RE = re.compile(r"NEAR/(\d+)")
 _SPECIAL = frozenset('()"')
-
-
-class _FoldTable(dict[int, str]):
-    """``str.translate`` table, filled lazily: one char -> its folded form."""
-
-    def __missing__(self, code: int) -> str:
-        char = chr(code)
-        if code == 0xAD:  # soft hyphen: feeds put it inside words
-            folded = ""
-        else:
-            decomposed = unicodedata.normalize("NFKD", char.casefold())
-            stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-            # lower() makes the result a fixed point of lower(), so fold() may
-            # lower the ASCII around it in one pass (see fold).
-            folded = stripped.lower()
-        self[code] = folded
-        return folded
-
-
-_FOLD = _FoldTable()
-
-
-def fold(text: str) -> str:
-    """Case- and accent-fold ``text`` ("México" -> "mexico")."""
-    if text.isascii():
-        return text.lower()
-    # Only the (usually few) non-ASCII runs need the table; translate() over the
-    # whole text is several times slower than this for Latin-script news.
-    return _NON_ASCII_RUN_RE.sub(_fold_run, text).lower()
-
-
-def _fold_run(match: re.Match[str]) -> str:
-    return match.group().translate(_FOLD)
-
-
-def fold_with_offsets(text: str) -> tuple[str, list[int]]:
-    """Fold like :func:`fold` and also return, per folded char, its index in ``text``.
-
-    The extra entry at the end maps the end of the folded text to ``len(text)``.
-    Only the non-ASCII chars need a lookup; ASCII runs map one to one.
-    """
-    parts: list[str] = []
-    offsets: list[int] = []
-    done = 0
-    for match in _NON_ASCII_RE.finditer(text):
-        index = match.start()
-        if index > done:
-            parts.append(text[done:index].lower())
-            offsets.extend(range(done, index))
-        folded = _FOLD[ord(text[index])]
-        parts.append(folded)
-        offsets.extend([index] * len(folded))
-        done = index + 1
-    parts.append(text[done:].lower())
-    offsets.extend(range(done, len(text) + 1))
-    return "".join(parts), offsets
-
-
-def tokenize(text: str) -> list[str]:
-    """Folded words of ``text`` in order."""
-    return _WORD_RE.findall(fold(text))
-
-
-def surface_spans(
-    text: str, folded_map: tuple[str, list[int]] | None = None
-) -> list[tuple[int, int]]:
-    """``(start, end)`` in ``text`` of each word that :func:`tokenize` returns, in order."""
-    folded, offsets = folded_map or fold_with_offsets(text)
-    return [(offsets[m.start()], offsets[m.end()]) for m in _WORD_RE.finditer(folded)]
 
 
 class QuerySyntaxError(ValueError):

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 from rich.text import Text
 
-from processors.query import fold, surface_spans
+from processors.query_text import fold, surface_spans
 from processors.rules_model import RuleBook
 from wirewatch.events import Article, RuleMatch
 
