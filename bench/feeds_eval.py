@@ -63,6 +63,7 @@ class Tally:
     with_problems: int = 0
     crashes: int = 0
     timeouts: int = 0
+    slowest: tuple[float, str] = (0.0, "")
     seconds: float = 0.0
     problem_kinds: Counter[str] = field(default_factory=Counter)
     per_category: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
@@ -107,6 +108,8 @@ def evaluate(files: list[Path], root: Path, mode: str, timeout: float) -> Tally:
                 continue
             crashed_not, ok, entries, n_problems, problems, elapsed = out
             tally.seconds += float(elapsed)  # type: ignore[arg-type]
+            if float(elapsed) > tally.slowest[0]:  # type: ignore[arg-type]
+                tally.slowest = (float(elapsed), str(path.relative_to(root)))  # type: ignore[arg-type]
             if not crashed_not:
                 tally.crashes += 1
                 print(f"  {problems[0]} ({mode}) {path}")  # type: ignore[index]
@@ -132,6 +135,7 @@ def _report(name: str, tally: Tally, wall: float) -> None:
     print(f"crashes / timeouts  {tally.crashes} / {tally.timeouts}")
     print(f"feeds/s             {rate:,.1f}   (parse time {tally.seconds:.2f}s, wall {wall:.2f}s)")
     print(f"entries/s           {erate:,.0f}")
+    print(f"slowest file        {tally.slowest[0]:.2f}s  {tally.slowest[1]}")
     for category, (n, entries) in sorted(tally.per_category.items()):
         print(f"  {category:22s} files {n:4d}  entries {entries:6d}")
     if tally.problem_kinds:

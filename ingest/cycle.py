@@ -7,6 +7,7 @@ The returned state must be persisted only after the articles are acknowledged.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -190,4 +191,8 @@ async def poll_feed(
     """Fetch ``spec`` once (conditionally) and apply the result to ``state``."""
     fetched = await fetcher.fetch(spec.url, etag=state.etag, last_modified=state.last_modified)
     rand = (rng or random).random()
-    return apply_fetch(spec, state, fetched, now=utcnow(), settings=settings, rand=rand)
+    # Parsing a multi-megabyte feed takes a while; off the event loop, Kafka
+    # heartbeats and the other feeds' timers keep running meanwhile.
+    return await asyncio.to_thread(
+        apply_fetch, spec, state, fetched, now=utcnow(), settings=settings, rand=rand
+    )
