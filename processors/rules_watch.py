@@ -203,7 +203,11 @@ class RulesWatcher:
             changes.describe(),
         )
         if self.on_change is not None:
-            result = self.on_change(book, changes)
-            if inspect.isawaitable(result):
-                await result
+            try:
+                result = self.on_change(book, changes)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                # The watcher must outlive a failing callback, or reloads stop for good.
+                log.exception("rules version %s: on_change callback failed", book.version)
         return True

@@ -180,3 +180,30 @@ def test_constructing_without_a_book_refuses_a_bad_file(tmp_path: Path) -> None:
         RulesWatcher(path)
     with pytest.raises(RulesError):
         RulesWatcher.from_file(path)
+
+
+async def test_a_failing_callback_does_not_stop_the_watcher(
+    rules_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls: list[str] = []
+
+    def explode(book: RuleBook, _changes: RuleChanges) -> None:
+        calls.append(book.version)
+        raise RuntimeError("downstream broke")
+
+    watcher = RulesWatcher(rules_file, explode, settle_s=0.01)
+    write_atomically(rules_file, V2)
+    with caplog.at_level(logging.ERROR, logger="wirewatch.rules"):
+        assert await watcher.poll() is True
+    assert "on_change callback failed" in caplog.text
+    write_atomically(rules_file, V1)
+    assert await watcher.poll() is True
+    assert calls == [hash_content(V2.encode()), hash_content(V1.encode())]
+
+
+async def test_an_empty_rule_list_is_valid_and_matches_nothing(rules_file: Path) -> None:
+    watcher = RulesWatcher(rules_file, settle_s=0.01)
+    write_atomically(rules_file, "version: 1\nrules: []\n")
+    assert await watcher.poll() is True
+    assert watcher.book.rules == ()
+    assert watcher.book.match(Article(id="a", title="cartel earthquake")) == []
