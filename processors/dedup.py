@@ -184,7 +184,7 @@ class StoryClusterer:
         if source_added:
             story.sources.append(source)
         story.add_member(features)
-        indexed = self._pick_indexed(features)
+        indexed = self._pick_indexed(features, decision.summary_weights)
         entry = Entry(
             article_id,
             story.story_id,
@@ -214,12 +214,11 @@ class StoryClusterer:
             reason=decision.reason,
         )
 
-    def _pick_indexed(self, features: TextFeatures) -> tuple[str, ...]:
+    def _pick_indexed(self, features: TextFeatures, weights: dict[str, float]) -> tuple[str, ...]:
         # Index every title term but only the rarest summary terms: long bodies
         # would otherwise dominate memory and posting-list length.
         limit = self.config.index_summary_terms
         summary = features.summary_terms
         if len(summary) > limit:
-            idf = self._index.idf
-            summary = tuple(sorted(summary, key=idf, reverse=True)[:limit])
+            summary = tuple(sorted(summary, key=weights.__getitem__, reverse=True)[:limit])
         return features.title_terms + summary

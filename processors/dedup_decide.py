@@ -37,18 +37,21 @@ class DedupConfig:
     # the story (that share of the window's articles with the term are in it).
     signature_terms: int = 2
     signature_share: float = 0.5
-    signature_specificity: float = 0.9
+    signature_specificity: float = 0.8
+    # Specificity means nothing in a near-empty window (every term looks unique
+    # to its story), so the signature rule waits for this many articles.
+    signature_min_window: int = 500
     # Same event from the neighbourhood: of the candidates sharing at least
     # ``neighbour_terms`` title terms (and at least ``neighbour_min`` of them),
     # ``neighbour_share`` belong to one story.
     neighbour_terms: int = 3
     neighbour_min: int = 4
-    neighbour_share: float = 0.85
+    neighbour_share: float = 0.8
     # Two summaries this far apart make a title match not a copy.
     summary_floor: float = 60.0
     summary_chars: int = 600
-    candidates: int = 25
-    postings_scan: int = 48
+    candidates: int = 12
+    postings_scan: int = 32
     query_terms: int = 10
     index_summary_terms: int = 8
     # A hard cap keeps memory bounded when a burst fills the time window.
@@ -63,7 +66,8 @@ class Decision:
     duplicate_of: str | None
     similarity: float | None
     reason: str
-    summary_mass: float  # the article's summary IDF mass, kept with its entry
+    summary_weights: dict[str, float]  # IDF of the article's summary terms, now
+    summary_mass: float  # their sum, kept with the article's entry
 
 
 def story_conflict(q: TextFeatures, story: Story) -> bool:
@@ -92,15 +96,22 @@ def decide(
     q: TextFeatures, index: WindowIndex, stories: dict[str, Story], cfg: DedupConfig
 ) -> Decision:
     """Find the copy or the story for the article with features ``q``."""
-    summary_weights = {t: index.idf(t) for t in q.summary_terms}
+    summary_weights = index.weigh(q.summary_terms)
     mass = sum(summary_weights.values())
+    extra = (summary_weights, mass)
     best_copy: tuple[PairScore, Entry] | None = None
     per_story: dict[str, tuple[PairScore, Entry]] = {}
     neighbours: Counter[str] = Counter()
     query = list(q.title_terms) + list(q.summary_terms)
     for _, cand in index.candidates(query, cfg.candidates):
         pair = score_pair(
-            q, cand.features, summary_weights, mass, cand.summary_mass, cfg.summary_floor
+            q,
+            cand.features,
+            summary_weights,
+            mass,
+            cand.summary_mass,
+            cfg.summary_floor,
+            cfg.story_threshold,
         )
         if pair.conflict:
             continue
@@ -115,7 +126,7 @@ def decide(
         pair, cand = best_copy
         root = cand.duplicate_of or cand.article_id
         score = round(pair.copy, 1)
-        return Decision(cand, root, score, f"copy of {root}: similarity {score}", mass)
+        return Decision(cand, root, score, f"copy of {root}: similarity {score}", *extra)
     ranked = sorted(per_story.values(), key=lambda pe: pe[0].story, reverse=True)
     ranked = [(p, c) for p, c in ranked if not story_conflict(q, stories[c.story_id])]
     if ranked and ranked[0][0].story >= cfg.story_threshold:
@@ -125,9 +136,13 @@ def decide(
             f"same story as {cand.article_id}: score {score}, "
             f"{pair.shared_terms} shared title terms"
         )
-        return Decision(cand, None, score, reason, mass)
+        return Decision(cand, None, score, reason, *extra)
     best_signature: tuple[float, list[str], PairScore, Entry] | None = None
-    for pair, cand in ranked:
+    for pair, cand in ranked if len(index) >= cfg.signature_min_window else ():
+        # A story whose best match shares fewer title terms than a signature needs
+        # cannot pass; skipping it saves the profile lookups.
+        if pair.shared_terms < cfg.signature_terms:
+            continue
         strength, signature = match_signature(q, stories[cand.story_id], index, cfg)
         if signature and (best_signature is None or strength > best_signature[0]):
             best_signature = (strength, signature, pair, cand)
@@ -137,7 +152,7 @@ def decide(
             f"same story as {cand.article_id}: shares the story's signature terms "
             + ", ".join(signature)
         )
-        return Decision(cand, None, round(pair.story, 1), reason, mass)
+        return Decision(cand, None, round(pair.story, 1), reason, *extra)
     total = sum(neighbours.values())
     if total >= cfg.neighbour_min:
         story_id, count = neighbours.most_common(1)[0]
@@ -145,7 +160,7 @@ def decide(
         if count >= cfg.neighbour_share * total and story_id in allowed:
             pair, cand = per_story[story_id]
             reason = f"same story as {cand.article_id}: {count} of {total} close neighbours"
-            return Decision(cand, None, round(pair.story, 1), reason, mass)
+            return Decision(cand, None, round(pair.story, 1), reason, *extra)
     best = ranked[0][0].story if ranked else 0.0
     reason = f"new story: best same-story score {best:.1f} below {cfg.story_threshold}"
-    return Decision(None, None, None, reason, mass)
+    return Decision(None, None, None, reason, *extra)

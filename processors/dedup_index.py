@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -98,6 +98,13 @@ class WindowIndex:
         df = len(postings) if postings is not None else 0
         return math.log((len(self._order) + 2) / (df + 1))
 
+    def weigh(self, terms: Iterable[str]) -> dict[str, float]:
+        """IDF of each term over the current window (one lookup per term)."""
+        postings = self._postings
+        size = len(self._order) + 2
+        log = math.log
+        return {t: log(size / (len(postings[t]) + 1 if t in postings else 1)) for t in terms}
+
     def add(self, entry: Entry) -> None:
         """Insert an entry; callers insert in non-decreasing ``ts`` order."""
         self.entries[entry.article_id] = entry
@@ -143,8 +150,5 @@ class WindowIndex:
                 scores[entry] = get(entry, 0.0) + weight
         if not scores:
             return []
-        return heapq.nlargest(limit, ((s, e) for e, s in scores.items()), key=_first)
-
-
-def _first(pair: tuple[float, Entry]) -> float:
-    return pair[0]
+        best = heapq.nlargest(limit, scores, key=scores.__getitem__)
+        return [(scores[e], e) for e in best]

@@ -8,9 +8,9 @@ Two scores, both 0-100 so that thresholds read the same way:
   single signal on labelled data), rapidfuzz token_set_ratio, and the
   IDF-weighted overlap of the summaries when both have one.
 
-Numbers and places are vetoes, not evidence: two quake reports with magnitudes
-6.1 and 5.2, or two extraditions from Mexico and from Britain, are different
-events however alike the wording is.
+Numbers, places and names are vetoes, not evidence: two quake reports with
+magnitudes 6.1 and 5.2, two extraditions from Mexico and from Britain, or of two
+different people, are different events however alike the wording is.
 """
 
 from __future__ import annotations
@@ -20,12 +20,17 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
-from processors.text_features import TextFeatures
+from processors.text_features import TextFeatures, names_conflict
 from processors.text_places import places_conflict
 
 # A truncated copy must keep enough of the title to still identify the piece.
 _PREFIX_MIN_WORDS = 5
 _PREFIX_MIN_SHARE = 0.5
+# One swapped word in a short title can be the event itself ("Wildfire forces
+# evacuations near Los Angeles" / "Flooding forces ..."), but syndication edits
+# one word of short titles too; copies must be caught, so titles alone decide
+# from five words on, and differing summaries (summary_floor) keep such pairs apart.
+_EDIT_MIN_WORDS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +40,16 @@ class PairScore:
     copy: float
     story: float
     shared_terms: int
-    conflict: str  # "" or why the pair cannot be the same event ("numbers", "places")
+    conflict: str  # "" or why the pair cannot be the same event ("numbers", "places", "names")
 
 
 def numbers_conflict(a: frozenset[str], b: frozenset[str]) -> bool:
-    """Both titles carry numbers and none of them agree."""
-    return bool(a) and bool(b) and a.isdisjoint(b)
+    """Each title carries a number the other lacks ("as it happened - March 10" / "- March 11").
+
+    A title that only drops a figure the other has (a truncation, a shorter
+    rewrite) does not conflict.
+    """
+    return bool(a - b) and bool(b - a)
 
 
 def score_prefix(a: str, b: str) -> float:
@@ -62,7 +71,7 @@ def score_word_edits(a: str, b: str) -> float:
     """
     wa, wb = a.split(), b.split()
     shorter = min(len(wa), len(wb))
-    if shorter < _PREFIX_MIN_WORDS:
+    if shorter < _EDIT_MIN_WORDS:
         return 0.0
     edits = Levenshtein.distance(wa, wb)
     if edits > max(1, max(len(wa), len(wb)) // 8):
@@ -112,6 +121,7 @@ def score_pair(
     q_summary_mass: float,
     c_summary_mass: float,
     summary_floor: float,
+    story_threshold: float = 0.0,
 ) -> PairScore:
     """Score a candidate against the query.
 
@@ -120,28 +130,31 @@ def score_pair(
     shared title terms and a full token-set match reach 90. The summary weights
     and masses are IDF sums computed once per article (the query's now, the
     candidate's when it entered the window), which keeps a pair to set
-    operations and a few rapidfuzz calls.
+    operations and a few rapidfuzz calls. Conflicting numbers or countries end
+    the scoring early with the reason.
     """
-    if numbers_conflict(q.numbers, c.numbers):
+    if q.numbers and c.numbers and numbers_conflict(q.numbers, c.numbers):
         return PairScore(0.0, 0.0, 0, "numbers")
-    if places_conflict(q.places, c.places):
+    if q.places and c.places and places_conflict(q.places, c.places):
         return PairScore(0.0, 0.0, 0, "places")
+    if q.names and c.names and names_conflict(q.names, q.title_set, c.names, c.title_set):
+        return PairScore(0.0, 0.0, 0, "names")
     shared = len(q.title_set & c.title_set)
     summary = 0.0
     if q_summary_mass > 0 and c_summary_mass > 0:
         common = q.summary_set & c.summary_set
-        summary = (
-            sum(q_summary_weights[t] for t in common) / (q_summary_mass * c_summary_mass) ** 0.5
-        )
-    title_set = fuzz.token_set_ratio(q.title, c.title) if shared else 0.0
-    story = min(100.0, 15.0 * shared + 0.15 * title_set + 30.0 * min(1.0, summary))
+        if common:
+            total = sum(map(q_summary_weights.__getitem__, common))
+            summary = total / (q_summary_mass * c_summary_mass) ** 0.5
+    story = 15.0 * shared + 30.0 * min(1.0, summary)
+    # token_set_ratio adds at most 15: skip it when it cannot lift the pair to the
+    # threshold (the score then is a lower bound, used only for ranking).
+    if shared and story + 15.0 >= story_threshold:
+        story += 0.15 * fuzz.token_set_ratio(q.title, c.title)
+    story = min(100.0, story)
     copy = 0.0
     # Copies share nearly all title terms (or, re-titled, nearly all the body):
     # skip the costlier copy scores for the rest.
     if 2 * shared >= min(len(q.title_set), len(c.title_set)) or summary >= 0.5:
         copy = score_copy(q, c, summary_floor)
-        # A copy carries the same figures: "as it happened - March 10" and "- March
-        # 11" are two live blogs, even though each names "2014".
-        if q.numbers - c.numbers and c.numbers - q.numbers:
-            copy = min(copy, story)
     return PairScore(copy=copy, story=story, shared_terms=shared, conflict="")

@@ -33,6 +33,7 @@ def dump_entry(entry: Entry) -> dict[str, Any]:
         "st": list(f.summary_terms),
         "num": sorted(f.numbers),
         "places": sorted(f.places),
+        "names": sorted(f.names),
         "idx": list(entry.indexed),
         "sm": entry.summary_mass,
     }
@@ -51,6 +52,7 @@ def load_entry(article_id: str, value: dict[str, Any]) -> Entry:
             summary_set=frozenset(str(t) for t in value["st"]),
             numbers=frozenset(str(n) for n in value["num"]),
             places=frozenset(str(p) for p in value["places"]),
+            names=frozenset(str(n) for n in value["names"]),
         )
         dup = value["dup"]
         return Entry(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from processors.text_places import extract_places
 
@@ -68,6 +69,7 @@ def normalise_text(text: str) -> str:
     return " ".join(_TOKEN.findall(folded))
 
 
+@lru_cache(maxsize=200_000)
 def stem_token(token: str) -> str:
     """A deliberately tiny stemmer: plural and -ing/-ed forms meet their base."""
     if token[0].isdigit() or len(token) <= 4:
@@ -85,21 +87,51 @@ def stem_token(token: str) -> str:
 
 def extract_terms(normalised: str) -> list[str]:
     """Content terms of a normalised text, stemmed, stopwords removed, order kept."""
-    terms: list[str] = []
-    seen: set[str] = set()
-    for token in normalised.split():
-        if token in STOPWORDS or (len(token) == 1 and not token.isdigit()):
-            continue
-        term = stem_token(token)
-        if term not in seen:
-            seen.add(term)
-            terms.append(term)
-    return terms
+    stop = STOPWORDS
+    return list(
+        dict.fromkeys(
+            stem_token(tok)
+            for tok in normalised.split()
+            if tok not in stop and (len(tok) > 1 or tok.isdigit())
+        )
+    )
 
 
 def extract_numbers(normalised: str) -> frozenset[str]:
     """Numbers in a text: magnitudes, percentages, tolls, years. They tell events apart."""
     return frozenset(tok.replace(",", "") for tok in normalised.split() if tok[0].isdigit())
+
+
+_WORD = re.compile(r"[^\W\d_][\w'\u2019.-]*")
+
+
+def extract_names(title: str) -> frozenset[str]:
+    """Capitalised words after the first, as terms, when the title is in sentence case.
+
+    In a sentence-case title ("Court orders extradition of rapper John Doe") the
+    capitals mark names; in a Title Case one every word has them, so it yields
+    nothing rather than noise.
+    """
+    words = _WORD.findall(title)[1:]
+    capitals = [w for w in words if w[0].isupper()]
+    if not capitals or 2 * len(capitals) > len(words):
+        return frozenset()
+    return frozenset(extract_terms(normalise_text(" ".join(capitals))))
+
+
+def names_conflict(
+    q_names: frozenset[str],
+    q_terms: frozenset[str],
+    c_names: frozenset[str],
+    c_terms: frozenset[str],
+) -> bool:
+    """Each title names someone the other does not mention, and they share no name."""
+    return (
+        bool(q_names - c_terms)
+        and bool(c_names - q_terms)
+        and q_names.isdisjoint(c_terms)
+        and c_names.isdisjoint(q_terms)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,26 +147,30 @@ class TextFeatures:
     summary_set: frozenset[str]
     numbers: frozenset[str]
     places: frozenset[str]  # countries named in the title or the summary's lead
+    names: frozenset[str]  # proper-noun terms of a sentence-case title (empty otherwise)
 
 
 def build_features(title: str, summary: str, source: str, summary_chars: int) -> TextFeatures:
     """Compute the comparable features of an article's title and summary."""
     clean_title = strip_title_noise(title, source)
     norm_title = normalise_text(clean_title)
-    lead = f"{clean_title} . {summary[:_LEAD_CHARS]}"
-
-    norm_summary = normalise_text(summary[: summary_chars * 2])[:summary_chars]
+    # Cut the raw summary first: normalising a full-text body only to drop it is waste.
+    norm_summary = normalise_text(summary[: summary_chars + 100])[:summary_chars]
     title_terms = extract_terms(norm_title)
     in_title = set(title_terms)
     summary_terms = tuple(t for t in extract_terms(norm_summary) if t not in in_title)
+    full_title = normalise_text(_JOINERS.sub("", title))
+    lead_tokens = norm_title.split() + norm_summary[:_LEAD_CHARS].split()
     return TextFeatures(
         title=norm_title,
-        title_full=normalise_text(_JOINERS.sub("", title)),
+        title_full=full_title,
         summary=norm_summary,
         title_terms=tuple(title_terms),
         summary_terms=summary_terms,
         title_set=frozenset(title_terms),
         summary_set=frozenset(summary_terms),
-        numbers=extract_numbers(norm_title),
-        places=extract_places(lead, fold_text(lead)),
+        # From the whole title: an outlet-like tail can be a date ("- March 10").
+        numbers=extract_numbers(full_title),
+        places=extract_places(f"{title} {summary[:_LEAD_CHARS]}", lead_tokens),
+        names=extract_names(clean_title),
     )

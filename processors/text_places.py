@@ -105,23 +105,35 @@ _PLACES: dict[str, tuple[str, ...]] = {
     "eu": ("european union", "eu"),
 }
 
-_LOOKUP: dict[str, str] = {
-    spelling: key for key, spellings in _PLACES.items() for spelling in spellings
+
+def _spelling_key(spelling: str) -> tuple[str, ...]:
+    # Spellings are matched against normalised tokens, where "u.s." is "u s".
+    return tuple(re.findall(r"[a-z0-9]+", spelling))
+
+
+_LOOKUP: dict[tuple[str, ...], str] = {
+    _spelling_key(spelling): key for key, spellings in _PLACES.items() for spelling in spellings
 }
-_PATTERN = re.compile(
-    r"(?<![a-z0-9])("
-    + "|".join(re.escape(s) for s in sorted(_LOOKUP, key=len, reverse=True))
-    + r")(?![a-z0-9])"
-)
-
-
+_SINGLE = {words[0]: key for words, key in _LOOKUP.items() if len(words) == 1}
+_SINGLE_WORDS = frozenset(_SINGLE)
+_HEADS = frozenset(words[0] for words in _LOOKUP if len(words) > 1)
 _BARE_US = re.compile(r"(?<![A-Za-z])US(?![A-Za-z])")
 
 
-def extract_places(text: str, folded: str) -> frozenset[str]:
-    """Canonical country keys named in ``text`` (``folded`` is its lower-case, accent-free form)."""
-    found = {_LOOKUP[m] for m in _PATTERN.findall(folded)}
-    if _BARE_US.search(text):
+def extract_places(raw: str, tokens: list[str]) -> frozenset[str]:
+    """Canonical country keys named in a text.
+
+    ``tokens`` are the text's normalised words; ``raw`` is the original text,
+    needed for bare "US", which folded to "us" is the pronoun.
+    """
+    found = {_SINGLE[t] for t in _SINGLE_WORDS.intersection(tokens)}
+    for i, token in enumerate(tokens):
+        if token in _HEADS:
+            for width in (2, 3):
+                key = _LOOKUP.get(tuple(tokens[i : i + width]))
+                if key is not None:
+                    found.add(key)
+    if _BARE_US.search(raw):
         found.add("us")
     return frozenset(found)
 

@@ -1,0 +1,161 @@
+"""Dedup speed and memory at window sizes of 1k, 10k and 100k articles.
+
+Usage::
+
+    .venv/bin/python bench/dedup_bench.py [--sizes 1000,10000,100000] [--measure 5000]
+
+Articles are synthesised from a Zipf-distributed vocabulary: titles of about
+ten words, summaries of about 300 characters, grouped into stories of a few
+articles that share topic words (like wire copy and rewrites do). Each size runs
+in its own process so that its peak RSS is its own. The window is filled to the
+size, then ``--measure`` further articles are timed in steady state (every new
+article evicts an old one). The baseline, in the same run, is the naive
+full-window scan: rapidfuzz ``process.extractOne`` of each title against every
+title in the window (capped article count, since it is what does not scale).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from processors.dedup import DedupConfig, StoryClusterer
+from wirewatch.events import Article
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+STEP = timedelta(seconds=2)
+OUTLETS = ["Reuters", "AP", "BBC", "Guardian", "CNN", "Bloomberg", "AFP", "NPR", "DW", "NHK"]
+
+
+def make_vocabulary(size: int, rng: random.Random) -> list[str]:
+    """Pronounceable pseudo-words, so that tokenisation does real work."""
+    syllables = ["ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "ze", "pa", "qu", "dre", "st"]
+    words: set[str] = set()
+    while len(words) < size:
+        words.add("".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))))
+    return sorted(words)
+
+
+def generate_articles(count: int, seed: int = 1) -> Iterator[Article]:
+    """Synthetic articles in time order, two seconds apart, in stories of 1-8 articles."""
+    rng = random.Random(seed)
+    vocab = make_vocabulary(30_000, rng)
+    weights = [1.0 / (rank + 1) ** 1.05 for rank in range(len(vocab))]
+    produced = 0
+    while produced < count:
+        topic = rng.choices(vocab, weights, k=5) + rng.sample(vocab, 3)
+        for _ in range(min(count - produced, rng.choice([1, 1, 1, 2, 2, 3, 4, 8]))):
+            words = rng.sample(topic, 6) + rng.choices(vocab, weights, k=4)
+            rng.shuffle(words)
+            body = rng.sample(topic, 5) + rng.choices(vocab, weights, k=40)
+            summary = " ".join(body)[:300]
+            published = START + STEP * produced
+            yield Article(
+                id=f"a{produced}",
+                title=" ".join(words).capitalize(),
+                summary=summary,
+                source=rng.choice(OUTLETS),
+                published=published,
+                fetched_at=published,
+            )
+            produced += 1
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_one(size: int, measure: int, baseline_cap: int) -> dict[str, float]:
+    """Fill a window of ``size`` articles, then time ``measure`` more; also the baseline."""
+    window_hours = size * STEP.total_seconds() / 3600
+    clusterer = StoryClusterer(DedupConfig(window_hours=window_hours))
+    articles = list(generate_articles(size + measure))
+    fill_start = time.perf_counter()
+    for article in articles[:size]:
+        clusterer.assign(article)
+    fill_secs = time.perf_counter() - fill_start
+    start = time.perf_counter()
+    for article in articles[size:]:
+        clusterer.assign(article)
+    secs = time.perf_counter() - start
+    window_len = len(clusterer)
+    rss = peak_rss_mb()
+    # Baseline: scan every title in the window for each new article.
+    titles = [a.title.lower() for a in articles[size - window_len + measure : size + measure]]
+    probe = articles[size : size + baseline_cap]
+    base_start = time.perf_counter()
+    for article in probe:
+        process.extractOne(article.title.lower(), titles, scorer=fuzz.token_set_ratio)
+    base_secs = time.perf_counter() - base_start
+    return {
+        "size": size,
+        "window": window_len,
+        "fill_per_s": size / fill_secs,
+        "per_s": measure / secs,
+        "us_per_article": 1e6 * secs / measure,
+        "peak_rss_mb": rss,
+        "baseline_per_s": len(probe) / base_secs,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run every size in a child process and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--measure", type=int, default=5000)
+    parser.add_argument("--baseline-cap", type=int, default=200)
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one:
+        print(json.dumps(run_one(args.one, args.measure, args.baseline_cap)))
+        return
+    rows = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        out = subprocess.run(  # noqa: S603 - our own script, fixed arguments
+            [
+                sys.executable,
+                __file__,
+                "--one",
+                str(size),
+                "--measure",
+                str(args.measure),
+                "--baseline-cap",
+                str(args.baseline_cap),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        rows.append(json.loads(out))
+    print(
+        f"{'window':>8s} {'articles/s':>11s} {'us/article':>11s} {'peak RSS MB':>12s} "
+        f"{'baseline scan/s':>16s} {'speed-up':>9s}"
+    )
+    for row in rows:
+        print(
+            f"{row['window']:8.0f} {row['per_s']:11.0f} {row['us_per_article']:11.1f} "
+            f"{row['peak_rss_mb']:12.0f} {row['baseline_per_s']:16.1f} "
+            f"{row['per_s'] / row['baseline_per_s']:8.0f}x"
+        )
+    growth = rows[-1]["us_per_article"] / rows[0]["us_per_article"]
+    print(
+        f"per-article cost growth {rows[0]['window']:.0f} -> {rows[-1]['window']:.0f}: "
+        f"{growth:.2f}x (target <= 1.5x); target >= 5000 articles/s and <= 1024 MB at 100k"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,228 @@
+"""Offline replay: JSONL articles in, one processed event per input line out.
+
+``wirewatch replay --articles FILE.jsonl [--rules FILE] [--output FILE]`` runs
+the same :class:`processors.pipeline.Pipeline` (story clustering, rules, alert
+decisions) as the stream, in file order, with each article's ``published``
+time as the clock. It is how users backtest clustering thresholds and rules:
+change a setting, replay, diff the output.
+
+Input lines: ``id``, ``title`` (required), ``summary``, ``url``, ``source``,
+``published`` (ISO 8601; all but id and title may be empty; a line without
+``published`` takes the time of the line before it). Output lines, in input
+order: ``id``, ``story_id``, ``duplicate_of``, ``similarity``,
+``matched_article``, ``reason``, ``new_story``, ``source_count``,
+``story_sources``, ``matched_rules`` and ``alerts``. A line that cannot be read
+yields ``{"line": n, "error": ...}`` in its place, so nothing is dropped
+silently and the output stays aligned with the input.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+from processors.dedup import DedupConfig, StoryClusterer, Verdict
+from wirewatch.events import Article
+
+# Lines before the first dated one have no clock of their own.
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class ReplayInputError(ValueError):
+    """An input line is not a usable article; the message names file and line."""
+
+
+@dataclass(frozen=True)
+class ReplaySummary:
+    """What a replay did, for the closing line on stderr."""
+
+    articles: int
+    errors: int
+    stories: int
+    duplicates: int
+    alerts: int
+
+
+def parse_article_line(line: str, where: str, default_time: datetime | None = None) -> Article:
+    """Parse one replay input line (id, title, summary, url, source, published)."""
+    try:
+        data: Any = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ReplayInputError(f"{where}: not JSON: {exc.msg} at column {exc.colno}") from exc
+    if not isinstance(data, dict):
+        raise ReplayInputError(f"{where}: expected a JSON object")
+    for required in ("id", "title"):
+        value = data.get(required)
+        if not isinstance(value, str | int) or not str(value).strip():
+            raise ReplayInputError(f"{where}: missing or empty {required!r}")
+    published_raw = data.get("published") or ""
+    try:
+        published = datetime.fromisoformat(str(published_raw)) if published_raw else None
+    except ValueError as exc:
+        raise ReplayInputError(f"{where}: bad published {published_raw!r}: {exc}") from exc
+    if published is not None and published.tzinfo is None:
+        published = published.replace(tzinfo=UTC)  # feeds that omit the zone mean UTC
+    when = published or default_time or _EPOCH
+    fields = {
+        "id": str(data["id"]),
+        "title": str(data["title"]),
+        "summary": str(data.get("summary") or ""),
+        "url": str(data.get("url") or ""),
+        "source": str(data.get("source") or ""),
+    }
+    try:
+        return Article(**fields, published=when, fetched_at=when)
+    except ValidationError as exc:
+        raise ReplayInputError(f"{where}: {exc.errors()[0]['msg']}") from exc
+
+
+class _RecordingClusterer(StoryClusterer):
+    """The real clusterer, keeping its last verdict so replay can print the reason."""
+
+    last: Verdict | None = None
+
+    def assign(self, article: Article, now: datetime | None = None) -> Verdict:
+        self.last = super().assign(article, now)
+        return self.last
+
+
+def _read_lines(path: Path) -> Iterator[tuple[int, str]]:
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                yield number, line
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+
+
+def replay(
+    articles_path: Path,
+    rules_path: Path | None = None,
+    output_path: Path | None = None,
+    *,
+    config: DedupConfig | None = None,
+    progress: bool = True,
+) -> ReplaySummary:
+    """Replay a JSONL file through the processing pipeline; write one JSON line per input."""
+    from tqdm import tqdm
+
+    from processors.pipeline import Pipeline
+    from processors.rules import load_rules
+
+    rulebook = load_rules(rules_path) if rules_path is not None else None
+    clusterer = _RecordingClusterer(config or DedupConfig())
+    pipeline = Pipeline(clusterer, rulebook)
+    errors = duplicates = alerts = articles = 0
+    stories: set[str] = set()
+    clock: datetime | None = None
+    with ExitStack() as stack:
+        out: IO[str] = (
+            stack.enter_context(output_path.open("w", encoding="utf-8"))
+            if output_path is not None
+            else sys.stdout
+        )
+        bar = stack.enter_context(
+            tqdm(
+                total=_count_lines(articles_path),
+                disable=not progress,
+                file=sys.stderr,
+                unit="art",
+                desc="replay",
+            )
+        )
+        for number, line in _read_lines(articles_path):
+            bar.update(1)
+            where = f"{articles_path}:{number}"
+            try:
+                article = parse_article_line(line, where, clock)
+            except ReplayInputError as exc:
+                errors += 1
+                bar.write(f"error: {exc}", file=sys.stderr)
+                out.write(json.dumps({"line": number, "error": str(exc)}) + "\n")
+                continue
+            clock = article.published
+            result = pipeline.process(article, article.published)
+            verdict = clusterer.last
+            assert verdict is not None  # noqa: S101 - set by the call above
+            articles += 1
+            stories.add(verdict.story_id)
+            duplicates += verdict.duplicate_of is not None
+            alerts += len(result.alerts)
+            out.write(json.dumps(render_record(article, verdict, result)) + "\n")
+    return ReplaySummary(articles, errors, len(stories), duplicates, alerts)
+
+
+def render_record(article: Article, verdict: Verdict, result: Any) -> dict[str, Any]:
+    """The output line for one article: its story decision, rule matches and alerts."""
+    event = result.events[0]
+    return {
+        "id": article.id,
+        "story_id": verdict.story_id,
+        "duplicate_of": verdict.duplicate_of,
+        "similarity": verdict.similarity,
+        "matched_article": verdict.matched_article,
+        "reason": verdict.reason,
+        "new_story": verdict.new_story,
+        "source_count": verdict.source_count,
+        "story_sources": list(verdict.story_sources),
+        "matched_rules": [m.rule_id for m in event.matched_rules],
+        "alerts": [a.alert_id for a in result.alerts],
+    }
+
+
+ArticlesOpt = Annotated[
+    Path, typer.Option("--articles", help="JSONL input: id, title, summary, url, source, published")
+]
+RulesOpt = Annotated[Path | None, typer.Option("--rules", help="Rules YAML to match and alert on")]
+OutputOpt = Annotated[Path | None, typer.Option("--output", help="JSONL output (default stdout)")]
+
+
+def replay_command(
+    articles: ArticlesOpt,
+    rules: RulesOpt = None,
+    output: OutputOpt = None,
+    window_hours: Annotated[float, typer.Option(help="Story window")] = DedupConfig.window_hours,
+    duplicate_threshold: Annotated[
+        float, typer.Option(help="Copy threshold, 0-100")
+    ] = DedupConfig.duplicate_threshold,
+    story_threshold: Annotated[
+        float, typer.Option(help="Same-story pair threshold, 0-100")
+    ] = DedupConfig.story_threshold,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
+) -> None:
+    """Replay articles offline through clustering and rules; one JSON event per input line."""
+    from processors.rules import RulesError
+
+    if not articles.is_file():
+        typer.echo(f"--articles: no such file: {articles}", err=True)
+        raise typer.Exit(2)
+    config = DedupConfig(
+        window_hours=window_hours,
+        duplicate_threshold=duplicate_threshold,
+        story_threshold=story_threshold,
+    )
+    try:
+        summary = replay(articles, rules, output, config=config, progress=not quiet)
+    except RulesError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(
+        f"{summary.articles} article(s), {summary.stories} stories, "
+        f"{summary.duplicates} duplicate(s), {summary.alerts} alert(s), "
+        f"{summary.errors} unreadable line(s)",
+        err=True,
+    )
+    if summary.errors:
+        raise typer.Exit(1)
