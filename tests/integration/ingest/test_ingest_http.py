@@ -352,3 +352,14 @@ async def test_hostile_xml_over_http_is_bounded(
     assert time.monotonic() - started < 3
     assert any(p.startswith("dtd: entity declarations ignored") for p in result.state.problems)
     assert all(len(a.title) < 100 and "root:" not in a.title for a in result.articles)
+
+
+async def test_refused_connection_is_a_recorded_failure(fast_ingest: IngestSettings) -> None:
+    from .conftest import start_server
+
+    server, runner = await start_server()
+    url = server.url("/closed.xml")
+    await runner.cleanup()  # nothing listens on that port any more
+    result = await poll(FeedSpec(url=url), FeedState(url=url), fast_ingest)
+    assert result.state.last_error.startswith("ClientConnectorError")
+    assert result.state.consecutive_failures == 1
