@@ -12,6 +12,7 @@ from alerts.cli import alerts_app, run_dispatcher
 from ingest.cli import feeds_app, run_ingest
 from processors.cli import rules_app, run_processor
 from wirewatch.cli_broker import broker_app
+from wirewatch.cli_status import status
 from wirewatch.cli_tail import tail
 from wirewatch.logs import setup_logging
 
@@ -25,6 +26,7 @@ app.add_typer(feeds_app, name="feeds")
 app.add_typer(rules_app, name="rules")
 app.add_typer(alerts_app, name="alerts")
 app.command("tail")(tail)
+app.command("status")(status)
 
 
 @app.callback()

@@ -11,13 +11,12 @@ import contextlib
 import sys
 
 import typer
-from aiokafka import TopicPartition
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
 from wirewatch.events import NewsEvent
-from wirewatch.kafka import make_consumer
+from wirewatch.kafka import make_consumer, topic_partitions
 from wirewatch.settings import load_settings
 
 
@@ -75,13 +74,13 @@ async def _tail(
 ) -> None:
     settings = load_settings()
     topic = settings.kafka.topics.events.name
+    assigned = await topic_partitions(settings.kafka, topic)
+    if not assigned:
+        raise SystemExit(f"topic {topic} does not exist yet (has wirewatch run?)")
     consumer = make_consumer(settings.kafka, group_id=None)
     console = Console(highlight=False)
     await consumer.start()
     try:
-        await consumer.topics()  # refreshes metadata for every topic
-        partitions = consumer.partitions_for_topic(topic) or {0}
-        assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
         consumer.assign(assigned)
         if from_beginning:
             await consumer.seek_to_beginning(*assigned)

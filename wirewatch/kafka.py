@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
@@ -113,3 +113,45 @@ async def group_lag(bootstrap: str, group: str) -> dict[tuple[str, int], int]:
         for tp, meta in committed.items()
         if meta.offset >= 0
     }
+
+
+async def topic_partitions(kafka: KafkaSettings, topic: str) -> list[TopicPartition]:
+    """The partitions of ``topic`` (empty if it does not exist).
+
+    Asked of the admin API because an unsubscribed consumer's metadata does not
+    list a topic's partitions.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap, client_id=kafka.client_id)
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return sorted(TopicPartition(topic, p["partition"]) for p in described["partitions"])
+
+
+async def read_last(kafka: KafkaSettings, topic: str, count: int) -> list[bytes]:
+    """The last ``count`` records of each partition of ``topic`` (no consumer group)."""
+    partitions = await topic_partitions(kafka, topic)
+    consumer = make_consumer(kafka, group_id=None)
+    await consumer.start()
+    try:
+        if not partitions:
+            return []
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        starts = await consumer.beginning_offsets(partitions)
+        wanted = 0
+        for tp in partitions:
+            offset = max(ends[tp] - count, starts[tp])
+            consumer.seek(tp, offset)
+            wanted += ends[tp] - offset
+        values: list[bytes] = []
+        while len(values) < wanted:
+            batch = await consumer.getmany(timeout_ms=2000)
+            if not batch:
+                break
+            values += [r.value for records in batch.values() for r in records]
+        return values
+    finally:
+        await consumer.stop()

@@ -181,10 +181,14 @@ async def test_demo_story_alerts_once_per_rule_and_copy_is_a_duplicate(
     try:
         got_all = await wait_until(lambda: len(inbox.messages) >= 2 and len(posts) >= 2, 120)
         logs = {p.name: p.read_text(errors="replace")[-3000:] for p in tmp_path.glob("*.log")}
-        assert got_all, f"alerts did not arrive: mails={len(inbox.messages)} posts={len(posts)}"
+        assert got_all, f"no alerts: mails={len(inbox.messages)} posts={len(posts)} {logs}"
         # Give a wrong second alert (from the near-identical copy) time to show up.
         await asyncio.sleep(8)
         events = tail_events(env)
+        status = subprocess.run(
+            [sys.executable, "-m", "wirewatch", "status"],
+            env={**env, "COLUMNS": "200"}, capture_output=True, timeout=60, check=True,
+        ).stdout.decode()  # fmt: skip
     finally:
         for proc in procs:
             proc.terminate()
@@ -213,3 +217,8 @@ async def test_demo_story_alerts_once_per_rule_and_copy_is_a_duplicate(
     assert not any(e["matched_rules"] for e in others), [e["article"]["title"] for e in others]
     jsonl = (tmp_path / "alerts.jsonl").read_text().splitlines()
     assert len(jsonl) == 2
+    # `wirewatch status`: both feeds, the version in force, the two alerts, an empty DLQ.
+    assert "Northern Ledger" in status and "Harbor Post" in status
+    assert f"last processed event used version {first['rules_version']}" in status
+    assert status.count("Mexico sends 26") == 2
+    assert "\n0 in " in status
