@@ -138,7 +138,8 @@ class StoryClusterer:
     def _evict(self, ts: float) -> list[StateUpdate]:
         updates: list[StateUpdate] = []
         before = ts - self.config.window_hours * 3600.0
-        for entry in self._index.evict(before, self.config.max_window_articles):
+        # Leave room for the article about to be added, so the cap is never exceeded.
+        for entry in self._index.evict(before, self.config.max_window_articles - 1):
             updates.append((f"a:{entry.article_id}", None))
             story = self._stories.get(entry.story_id)
             if story is not None:
