@@ -135,9 +135,11 @@ class Fetcher:
         all_permanent = True
         for _hop in range(self.settings.max_redirects + 1):
             try:
+                # Host slot first: a task queued behind a busy publisher must not
+                # hold one of the global slots that other hosts could use.
                 async with (
-                    self._global,
                     self._host_limit(current),
+                    self._global,
                     self._session.get(current, headers=headers, allow_redirects=False) as resp,
                 ):
                     kept = {h: resp.headers[h] for h in _KEPT_HEADERS if h in resp.headers}
