@@ -14,7 +14,6 @@ import unicodedata
 
 FIELDS = ("title", "summary", "source", "url")
 _WORD_RE = re.compile(r"\w+")
-_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
 _NON_ASCII_RUN_RE = re.compile(r"[^\x00-\x7f]+")
 
 
@@ -31,11 +30,14 @@ class _FoldTable(dict[int, str]):
             # lower() makes the result a fixed point of lower(), so fold() may
             # lower the ASCII around it in one pass (see fold).
             folded = stripped.lower()
+        if len(folded) != 1:
+            _IRREGULAR.add(char)
         self[code] = folded
         return folded
 
 
 _FOLD = _FoldTable()
+_IRREGULAR: set[str] = set()  # chars whose folded form is not exactly one char
 
 
 def fold(text: str) -> str:
@@ -60,15 +62,20 @@ def fold_with_offsets(text: str) -> tuple[str, list[int]]:
     parts: list[str] = []
     offsets: list[int] = []
     done = 0
-    for match in _NON_ASCII_RE.finditer(text):
-        index = match.start()
-        if index > done:
-            parts.append(text[done:index].lower())
-            offsets.extend(range(done, index))
-        folded = _FOLD[ord(text[index])]
+    for match in _NON_ASCII_RUN_RE.finditer(text):
+        start, end = match.span()
+        if start > done:
+            parts.append(text[done:start].lower())
+            offsets.extend(range(done, start))
+        run = match.group()
+        folded = run.translate(_FOLD)  # fills the table (and _IRREGULAR) first
         parts.append(folded)
-        offsets.extend([index] * len(folded))
-        done = index + 1
+        if _IRREGULAR.isdisjoint(run):  # one char in, one char out: offsets are a range
+            offsets.extend(range(start, end))
+        else:
+            for index, char in enumerate(run, start):
+                offsets.extend([index] * len(_FOLD[ord(char)]))
+        done = end
     parts.append(text[done:].lower())
     offsets.extend(range(done, len(text) + 1))
     return "".join(parts), offsets

@@ -89,13 +89,27 @@ class CBool:
     children: list[Compiled]
     distance: int = 0
     node: Node | None = field(default=None, repr=False)
+    # Set by fuse(): whole-scope word children, tested with one set operation.
+    lids: frozenset[int] = frozenset()
+    rest: list[Compiled] | None = None
 
     def test(self, doc: Doc) -> bool:
-        if self.op == "AND":
-            return all(c.test(doc) for c in self.children)
-        if self.op == "OR":
-            return any(c.test(doc) for c in self.children)
-        if self.op == "NOT":
+        op = self.op
+        if op == "OR":
+            if not doc.found.isdisjoint(self.lids):
+                return True
+            for child in self.children if self.rest is None else self.rest:
+                if child.test(doc):
+                    return True
+            return False
+        if op == "AND":
+            if not self.lids <= doc.found:
+                return False
+            for child in self.children if self.rest is None else self.rest:
+                if not child.test(doc):
+                    return False
+            return True
+        if op == "NOT":
             return not self.children[0].test(doc)
         return all(c.test(doc) for c in self.children) and bool(self.spans(doc))
 
@@ -181,6 +195,22 @@ def fields_used(node: Compiled) -> frozenset[int]:
     if isinstance(node, CWords | CRegex):
         return node.fields
     return frozenset().union(*(fields_used(c) for c in node.children))
+
+
+def fuse(node: Compiled, present: frozenset[int]) -> None:
+    """Let AND/OR test their whole-scope word children as one set operation.
+
+    ``present`` are the fields a scanned article has words for; a word that
+    searches all of them is true exactly when its id is in ``doc.found``.
+    """
+    if not isinstance(node, CBool):
+        return
+    for child in node.children:
+        fuse(child, present)
+    if node.op in ("AND", "OR"):
+        simple = [c for c in node.children if isinstance(c, CWords) and c.fields >= present]
+        node.lids = frozenset(c.lid for c in simple)
+        node.rest = [c for c in node.children if not any(c is s for s in simple)]
 
 
 def compile_node(node: Node, table: LiteralTable, scope: frozenset[int]) -> Compiled:

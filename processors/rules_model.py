@@ -21,6 +21,7 @@ from processors.rules_match import (
     compile_node,
     explain_node,
     fields_used,
+    fuse,
 )
 from wirewatch.events import Article, RuleMatch
 
@@ -137,6 +138,8 @@ class RuleBook:
         self._by_literal = [tuple(by_literal.get(lid, ())) for lid in range(len(table.key_len))]
         self._fields_used = used
         self._literals = table.build()
+        for entry in self._entries:
+            fuse(entry.root, used)
 
     def get(self, rule_id: str) -> Rule | None:
         """The rule with this id (enabled or not), or None."""

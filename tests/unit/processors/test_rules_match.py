@@ -161,3 +161,22 @@ def test_prefilter_agrees_with_evaluating_every_rule() -> None:
         assert fast == slow
         fired_total += len(fast)
     assert fired_total > 100  # the table exercises real matches, not just misses
+
+
+@pytest.mark.parametrize(
+    ("query", "summary", "terms"),
+    [
+        # Folding moves word boundaries here (a combining accent, a soft hyphen,
+        # a ligature); the terms must still be the exact original text.
+        ("mexico", "in Me\u0301xico today", ("Me\u0301xico",)),
+        ("extraordinary", "an extra\u00adordinary day", ("extra\u00adordinary",)),
+        ("finance", "ﬁnance ministers", ("ﬁnance",)),
+        ('"strasse 5"', "Hauptstraße 5 und Straße 5", ("Straße 5",)),
+        ("cartel*", "Cártel, cartels y CARTELES", ("Cártel", "cartels", "CARTELES")),
+    ],
+)
+def test_terms_are_exact_original_text_even_when_folding_moves_boundaries(
+    query: str, summary: str, terms: tuple[str, ...]
+) -> None:
+    [match] = RuleBook([Rule(id="r", query=query)]).match(article(summary))
+    assert match.terms == terms
