@@ -1,0 +1,251 @@
+"""End-to-end speed on the real broker: throughput, latency, and the transport ceiling.
+
+Usage::
+
+    .venv/bin/python bench/e2e.py [--articles 50000] [--window 100000] [--rules 1000]
+                                  [--rate 200] [--latency-seconds 30] [--batch-sizes 1,20,100,500]
+
+Uses KAFKA_BOOTSTRAP if set, else starts the project's own broker on spare ports.
+For each batch size (settings.processor.batch_size) it:
+
+1. seeds the processor's dedup-state changelog with a window of ``--window``
+   stories (clustered offline by the same pure core), so the worker restores a
+   full window before it sees the first article;
+2. produces ``--articles`` realistic articles to news.raw as fast as the broker
+   takes them, then starts a real ``wirewatch process`` worker with ``--rules``
+   watch rules and measures sustained articles/s into news.events;
+3. offers ``--rate`` articles/s for ``--latency-seconds`` and measures
+   produce -> news.events latency, and produce -> dispatch attempt latency
+   (a real dispatcher delivering to a json:// target on 127.0.0.1).
+
+Baseline, same run: a plain aiokafka consume-and-produce loop over the same
+records with no processing (the transport ceiling).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.e2e_support import (
+    HookServer,
+    consume_until,
+    percentile,
+    probe_articles,
+    produce_all,
+    seed_window,
+    synthetic_corpus,
+    window_state,
+    write_rules,
+)
+from tests.support import free_port
+from wirewatch.broker import LocalBroker
+from wirewatch.events import AlertDecision, Article, DeliveryAttempt, NewsEvent
+from wirewatch.kafka import ensure_topics, make_consumer, make_producer
+from wirewatch.settings import BrokerSettings, KafkaSettings, Settings, load_settings
+
+
+def settings_for(bootstrap: str, namespace: str) -> Settings:
+    return load_settings(kafka=KafkaSettings(bootstrap=bootstrap, namespace=namespace))
+
+
+def spawn(stage: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "wirewatch", stage], env=env, stdout=out, stderr=out
+        )
+
+
+async def baseline(bootstrap: str, articles: list[Article]) -> float:
+    """Plain aiokafka: consume news.raw and produce each record to a sink, no processing."""
+    s = settings_for(bootstrap, f"bench-base-{random.getrandbits(32):x}")
+    await ensure_topics(s.kafka, [s.kafka.topics.raw, s.kafka.topics.events])
+    await produce_all(s, articles)
+    consumer = make_consumer(s.kafka, s.kafka.topics.raw.name, group_id=f"{s.processor.app_id}-b")
+    producer = make_producer(s.kafka)
+    await consumer.start()
+    await producer.start()
+    done, started = 0, 0.0
+    try:
+        while done < len(articles):
+            batch = await consumer.getmany(timeout_ms=1000, max_records=500)
+            if batch and not started:
+                started = time.perf_counter()
+            for records in batch.values():
+                for r in records:
+                    await producer.send(s.kafka.topics.events.name, r.value, key=r.key)
+                    done += 1
+            await consumer.commit()
+        await producer.flush()
+    finally:
+        await consumer.stop()
+        await producer.stop()
+    return len(articles) / (time.perf_counter() - started)
+
+
+async def run_one(
+    bootstrap: str, args: argparse.Namespace, batch: int, corpus: list[Article], tmp: Path
+) -> dict[str, float]:
+    namespace = f"bench-e2e-{batch}-{random.getrandbits(32):x}"
+    s = settings_for(bootstrap, namespace)
+    await ensure_topics(s.kafka)
+    rules = write_rules(tmp / "rules.yaml", args.rules, args.seed)
+    hook = HookServer()
+    notify = tmp / f"notify-{batch}.yaml"
+    notify.write_text(
+        f'version: 1\nurls:\n  - "json://127.0.0.1:{await hook.start()}/hook":\n'
+        "      - tag: bench\n"
+    )
+    stories = await seed_window(s, args.window, args.seed)
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP": bootstrap,
+        "WIREWATCH_KAFKA__NAMESPACE": namespace,
+        "WIREWATCH_PROCESSOR__RULES_FILE": str(rules),
+        "WIREWATCH_PROCESSOR__STATE_DIR": str(tmp / f"faust-{batch}"),
+        "WIREWATCH_PROCESSOR__BATCH_SIZE": str(batch),
+        "WIREWATCH_ALERTS__NOTIFY_FILE": str(notify),
+        "WIREWATCH_ALERTS__JSONL_PATH": str(tmp / f"alerts-{batch}.jsonl"),
+        "WIREWATCH_ALERTS__CONSOLE": "false",
+        "WIREWATCH_METRICS__PROCESSOR_PORT": "0",
+        "WIREWATCH_METRICS__DISPATCHER_PORT": "0",
+    }
+    produce_s = await produce_all(s, corpus)
+    log = tmp / f"e2e-{batch}.log"
+    procs = [spawn("process", env, log), spawn("dispatch", env, log)]
+    try:
+        events = await consume_until(
+            s, s.kafka.topics.events.name, len(corpus), timeout_s=900, kind="article"
+        )
+        if len(events.stamps) < len(corpus):
+            raise SystemExit(f"only {len(events.stamps)} events; see {log}")
+        throughput = (len(corpus) - 1) / max(events.stamps[-1] - events.stamps[0], 1e-9)
+        decided = await consume_until(s, s.kafka.topics.alerts.name, 10**9, timeout_s=3)
+
+        # Latency at an offered rate; fetched_at is stamped at produce time.
+        fresh = probe_articles(int(args.rate * args.latency_seconds), args.seed + batch)
+        waiting = asyncio.create_task(
+            consume_until(
+                s, s.kafka.topics.events.name, len(corpus) + len(fresh),
+                timeout_s=args.latency_seconds + 60, kind="article",
+            )
+        )  # fmt: skip
+        await produce_all(s, fresh, rate=args.rate)
+        tail = await waiting
+        await asyncio.sleep(5)  # let the dispatcher finish its last sends
+        alerts = await consume_until(s, s.kafka.topics.alerts.name, 10**9, timeout_s=3)
+        deliveries = await consume_until(s, s.kafka.topics.deliveries.name, 10**9, timeout_s=3)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(60)
+        await hook.stop()
+    to_events = [
+        stamp - NewsEvent.model_validate_json(value).article.fetched_at.timestamp()
+        for stamp, value in zip(tail.stamps, tail.values, strict=True)
+        if b'"id":"lat-' in value[:120]
+    ]
+    produced = {
+        a.alert_id: a.article.fetched_at.timestamp()
+        for a in map(AlertDecision.model_validate_json, alerts.values)
+        if a.article.id.startswith("lat-")
+    }
+    attempts = [DeliveryAttempt.model_validate_json(v) for v in deliveries.values]
+    first_attempt: dict[str, float] = {}
+    for attempt in attempts:
+        if attempt.alert_id in produced:
+            first_attempt.setdefault(attempt.alert_id, attempt.at.timestamp())
+    to_dispatch = [at - produced[aid] for aid, at in first_attempt.items()]
+    return {
+        "batch": batch,
+        "stories": stories,
+        "produce_per_s": len(corpus) / produce_s,
+        "throughput": throughput,
+        "decisions": len(decided.values),
+        "n_lat": len(to_events),
+        "p50": percentile(to_events, 50) * 1000,
+        "p99": percentile(to_events, 99) * 1000,
+        "p999": percentile(to_events, 99.9) * 1000,
+        "n_disp": len(to_dispatch),
+        "d50": percentile(to_dispatch, 50) * 1000,
+        "d99": percentile(to_dispatch, 99) * 1000,
+        "d999": percentile(to_dispatch, 99.9) * 1000,
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--articles", type=int, default=50_000)
+    parser.add_argument("--window", type=int, default=100_000)
+    parser.add_argument("--rules", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--latency-seconds", type=float, default=30.0)
+    parser.add_argument("--batch-sizes", default="1,20,100,500")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    broker = None
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP")
+    tmp = Path(tempfile.mkdtemp(prefix="wirewatch-e2e-"))
+    if not bootstrap:
+        broker = LocalBroker(
+            BrokerSettings(port=free_port(), controller_port=free_port(),
+                           data_dir=tmp / "kafka", heap="1g")
+        )  # fmt: skip
+        bootstrap = broker.start()
+    try:
+        print(f"machine: {os.cpu_count()} cores; broker {bootstrap}; tmp {tmp}", flush=True)
+        t = time.perf_counter()
+        corpus = synthetic_corpus(args.articles, args.seed)
+        window_state(args.window, args.seed)
+        print(f"corpus {len(corpus)} articles + window {args.window} stories "
+              f"prepared in {time.perf_counter() - t:.0f}s", flush=True)  # fmt: skip
+        base = await baseline(bootstrap, corpus)
+        print(f"baseline (aiokafka consume->produce, no processing): {base:,.0f} records/s")
+        rows = []
+        for batch in [int(b) for b in args.batch_sizes.split(",")]:
+            row = await run_one(bootstrap, args, batch, corpus, tmp)
+            rows.append(row)
+            print(format_row(row), flush=True)
+        print_table(rows, base, args)
+    finally:
+        if broker is not None:
+            broker.stop()
+
+
+HEADER = (
+    "| batch | window stories | produce/s | processed/s | % of baseline | decisions "
+    "| p50 ms | p99 ms | p99.9 ms | n | dispatch p50 | p99 | p99.9 | n |"
+)
+
+
+def format_row(r: dict[str, float]) -> str:
+    return (
+        f"| {r['batch']:.0f} | {r['stories']:,.0f} | {r['produce_per_s']:,.0f} "
+        f"| {r['throughput']:,.0f} | {r.get('pct', 0):.0f}% | {r['decisions']:,.0f} "
+        f"| {r['p50']:.1f} | {r['p99']:.1f} | {r['p999']:.1f} | {r['n_lat']:.0f} "
+        f"| {r['d50']:.0f} | {r['d99']:.0f} | {r['d999']:.0f} | {r['n_disp']:.0f} |"
+    )
+
+
+def print_table(rows: list[dict[str, float]], base: float, args: argparse.Namespace) -> None:
+    print(f"\n{args.articles:,} articles, {args.rules:,} rules, latency at {args.rate:.0f}/s "
+          f"for {args.latency_seconds:.0f}s; baseline {base:,.0f} records/s\n")  # fmt: skip
+    print(HEADER)
+    print("|" + "---|" * (HEADER.count("|") - 1))
+    for row in rows:
+        print(format_row({**row, "pct": 100 * row["throughput"] / base}))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
