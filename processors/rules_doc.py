@@ -1,12 +1,11 @@
 """An article prepared for matching, and the literal table it is scanned with.
 
 Each field is folded and split into words, and all fields are joined into one
-haystack ``" w1 w2 \\x00 w3 ... "``. Single-word literals are found by a set
-intersection with each field's words; phrases and ``prefix*`` literals are
-automaton keys (``" two words "``, ``" prefix"``) found in one
-``automaton.iter`` pass over the haystack. The spaces make keys match whole
-words only and the ``\\x00`` separator stops a phrase from running from one
-field into the next.
+haystack ``" w1 w2 \\x00 w3 ... "``. Every literal of every rule is one
+automaton key (``" word "``, ``" two words "``, or ``" prefix"`` for
+``prefix*``), all found in one ``automaton.iter`` pass over the haystack. The
+spaces make keys match whole words only and the ``\\x00`` separator stops a
+phrase from running from one field into the next.
 """
 
 from __future__ import annotations
@@ -63,7 +62,7 @@ class Doc:
         self._pairs: list[tuple[int, int]] = []
         self._by_lid: tuple[list[tuple[int, int]], list[int]] | None = None
         self._starts: list[int] | None = None
-        self._pairs_pending = False
+        self._pair_ends: list[int] | None = None
         self._found_in: dict[int, set[int]] = {}
         self._token_bounds: list[int] | None = None
         self._word_ends: dict[int, list[int]] = {}
@@ -72,31 +71,14 @@ class Doc:
         self._table: Literals | None = None
 
     def scan(self, table: Literals) -> None:
-        """Find every literal: single words by set intersection, the rest in one AC pass."""
+        """Find every literal in one automaton pass (hits collected in C)."""
         self._table = table
-        word_lids = table.word_lids
-        self.found = found = set()
-        for fidx in self.present:
-            # dict_keys & list and the map below both run in C.
-            field_found = set(map(word_lids.__getitem__, word_lids.keys() & self.words[fidx]))
-            self._found_in[fidx] = field_found
-            found |= field_found
         if table.automaton is not None:
             self._pairs = list(table.automaton.iter(self.haystack))
-            found.update(map(itemgetter(1), self._pairs))
-            self._pairs_pending = bool(self._pairs)
+            self.found = set(map(itemgetter(1), self._pairs))
 
     def ends(self, lid: int) -> list[int]:
         """End offset in the haystack of every hit of literal ``lid``."""
-        assert self._table is not None  # noqa: S101 - only called after scan()
-        key = self._table.word_keys.get(lid)
-        if key is not None:
-            # A single word is not in the automaton: find its few occurrences.
-            out, find, at = [], self.haystack.find, self.haystack.find(key)
-            while at >= 0:
-                out.append(at + len(key) - 1)
-                at = find(key, at + 1)
-            return out
         if self._by_lid is None:
             # Sorting by literal id (stable, so offsets stay in order) lets each
             # lookup be two bisects and a slice, all in C.
@@ -118,15 +100,15 @@ class Doc:
 
     def found_in(self, fidx: int) -> set[int]:
         """Literal ids with a hit inside field ``fidx``."""
-        if self._pairs_pending:
-            # Automaton hits come in text order, so each field's hits are one slice.
-            self._pairs_pending = False
-            ends = list(map(itemgetter(0), self._pairs))
-            for f in self.present:
-                lo = bisect_left(ends, self.char_bounds[f - 1]) if f else 0
-                hi = bisect_left(ends, self.char_bounds[f])
-                self._found_in[f].update(map(itemgetter(1), self._pairs[lo:hi]))
-        return self._found_in.get(fidx, set())
+        if fidx not in self._found_in:
+            # Hits come in text order, so each field's hits are one slice.
+            if self._pair_ends is None:
+                self._pair_ends = list(map(itemgetter(0), self._pairs))
+            ends, bounds = self._pair_ends, self.char_bounds
+            lo = bisect_left(ends, bounds[fidx - 1]) if fidx else 0
+            hi = bisect_left(ends, bounds[fidx])
+            self._found_in[fidx] = set(map(itemgetter(1), self._pairs[lo:hi]))
+        return self._found_in[fidx]
 
     @property
     def token_bounds(self) -> list[int]:
@@ -178,12 +160,10 @@ class Doc:
 
 @dataclass(frozen=True)
 class Literals:
-    """Every literal of a rule book: single words in a dict, the rest in an automaton."""
+    """Every literal of a rule book as an automaton key, with each key's length."""
 
-    automaton: Any
+    automaton: Any  # None when no rule has a literal
     key_len: list[int]
-    word_lids: dict[str, int]  # folded word -> literal id
-    word_keys: dict[int, str]  # literal id -> " word "
 
 
 class LiteralTable:
@@ -202,22 +182,11 @@ class LiteralTable:
         return self.ids[key]
 
     def build(self) -> Literals:
-        """Split off the single words (a set lookup beats the automaton for them)."""
-        words = {k: lid for k, lid in self.ids.items() if _is_single_word(k)}
+        """The automaton over every interned key."""
         automaton = None
-        if len(words) < len(self.ids):
+        if self.ids:
             automaton = ahocorasick.Automaton()
             for key, lid in self.ids.items():
-                if key not in words:
-                    automaton.add_word(key, lid)
+                automaton.add_word(key, lid)
             automaton.make_automaton()
-        return Literals(
-            automaton=automaton,
-            key_len=self.key_len,
-            word_lids={k[1:-1]: lid for k, lid in words.items()},
-            word_keys={lid: k for k, lid in words.items()},
-        )
-
-
-def _is_single_word(key: str) -> bool:
-    return key.endswith(" ") and key.count(" ") == 2
+        return Literals(automaton=automaton, key_len=self.key_len)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from processors.query import And, Node, Not, Or, Regex, Words, describe
+from processors.query import And, Node, Not, Or, Regex, Words
 from processors.query_text import FIELDS, required_literal
 from processors.rules_doc import Doc, LiteralTable, Span
 
@@ -230,4 +230,4 @@ def compile_node(node: Node, table: LiteralTable, scope: frozenset[int]) -> Comp
     return CBool("NEAR", children, node.distance, node=node)
 
 
-__all__ = ["Doc", "LiteralTable", "collect_terms", "compile_node", "describe", "explain_node"]
+__all__ = ["Doc", "LiteralTable", "collect_terms", "compile_node", "explain_node", "fuse"]
