@@ -66,7 +66,7 @@ def check_rules(file: RulesFileArg = None, notify: NotifyOpt = None) -> None:
     out.print(
         f"{path}: OK, {len(book.rules)} enabled rule(s)"
         + (f", {disabled} disabled" if disabled else "")
-        + f", version {book.version} (notify tags checked against {notify_path})",
+        + f", version {book.version}; notify config {notify_path}",
         markup=False,
     )
 
