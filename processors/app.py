@@ -65,6 +65,9 @@ def create_app(settings: Settings) -> faust.App:
         topic_partitions=topics.raw.partitions,
         consumer_auto_offset_reset="earliest",
         broker_session_timeout=p.session_timeout_s,
+        # Commit often: after a crash, everything since the last commit is
+        # processed (and its events emitted) again.
+        broker_commit_interval=1.0,
         broker_heartbeat_interval=min(3.0, p.session_timeout_s / 3),
     )
     raw = app.topic(topics.raw.name, key_serializer="raw", value_serializer="raw", internal=False)
