@@ -176,5 +176,8 @@ def run_worker(settings: Settings) -> None:
     asyncio.run(ensure_topics(settings.kafka))
     app = create_app(settings)
     metrics.serve_metrics(settings.metrics.processor_port, settings.metrics.host)
-    worker = faust.Worker(app, loglevel="INFO", quiet=True, redirect_stdouts=False)
+    # Keep wirewatch's own log set-up (human or JSON lines) instead of Faust's.
+    worker = faust.Worker(
+        app, loglevel="INFO", quiet=True, redirect_stdouts=False, override_logging=False
+    )
     worker.execute_from_commandline()

@@ -31,8 +31,10 @@ app.command("status")(status)
 
 @app.callback()
 def _main(
-    log_format: str = typer.Option("human", help="human or json"),
-    verbose: bool = typer.Option(False, "--verbose", "-v"),
+    log_format: str = typer.Option(
+        "human", envvar="WIREWATCH_LOG_FORMAT", help="Log lines: human or json."
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", envvar="WIREWATCH_VERBOSE"),
 ) -> None:
     setup_logging(log_format, verbose)
 

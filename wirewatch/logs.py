@@ -36,5 +36,7 @@ def setup_logging(log_format: str = "human", verbose: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    # aiokafka reports every reconnect at INFO/ERROR; keep the console about wirewatch.
-    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    # Kafka clients and Faust narrate every rebalance; keep the console about wirewatch.
+    quiet = logging.DEBUG if verbose else logging.WARNING
+    for chatty in ("aiokafka", "faust", "mode"):
+        logging.getLogger(chatty).setLevel(quiet)
