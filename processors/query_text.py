@@ -81,6 +81,14 @@ def fold_with_offsets(text: str) -> tuple[str, list[int]]:
     return "".join(parts), offsets
 
 
+def folds_one_to_one(text: str) -> bool:
+    """Whether every char of ``text`` folds to exactly one char (after :func:`fold`).
+
+    Then ``fold(text)`` has the same char offsets as ``text``.
+    """
+    return text.isascii() or _IRREGULAR.isdisjoint(text)
+
+
 def tokenize(text: str) -> list[str]:
     """Folded words of ``text`` in order."""
     return _WORD_RE.findall(fold(text))

@@ -20,7 +20,7 @@ from typing import Any
 import ahocorasick
 
 from processors.query import Words
-from processors.query_text import FIELDS, fold, fold_with_offsets
+from processors.query_text import FIELDS, fold, fold_with_offsets, folds_one_to_one
 
 _WORD_RE = re.compile(r"\w+")
 _SPLIT_RE = re.compile(r"(\w+)")
@@ -65,8 +65,7 @@ class Doc:
         self._pair_ends: list[int] | None = None
         self._found_in: dict[int, set[int]] = {}
         self._token_bounds: list[int] | None = None
-        self._word_ends: dict[int, list[int]] = {}
-        self._direct: dict[int, tuple[list[int], list[str]] | None] = {}
+        self._word_ends: dict[int, tuple[list[int], list[int] | None]] = {}
         self._maps: dict[int, tuple[str, list[int]]] = {}
         self._table: Literals | None = None
 
@@ -131,31 +130,21 @@ class Doc:
         fidx = self.field_of(lo)
         first = self.token_bounds[fidx - 1] + 1 if fidx else 0
         text = self.texts[FIELDS[fidx]]
-        a, b = lo - first, hi - first
-        fast = self._direct_word_ends(fidx)
-        if fast is not None:
-            ends, parts = fast
-            # Folding rarely moves word boundaries; trust the original split
-            # only where its words fold to exactly the matched tokens.
-            words = self.words[fidx]
-            if all(fold(parts[2 * i + 1]) == words[i] for i in range(a, b + 1)):
-                return fidx, ends[2 * a], text[ends[2 * a] : ends[2 * b + 1]]
-        folded, offsets = self.folded_map(fidx)
         if fidx not in self._word_ends:
+            if folds_one_to_one(text):
+                # The usual case: folded chars sit at the original offsets.
+                folded, offsets = self.folded[FIELDS[fidx]], None
+            else:
+                folded, offsets = self.folded_map(fidx)
             # split() alternates separator, word, separator...; the running sum
             # of part lengths gives every word's start and end in C.
-            self._word_ends[fidx] = list(accumulate(map(len, _SPLIT_RE.split(folded))))
-        ends = self._word_ends[fidx]
-        start, end = offsets[ends[2 * a]], offsets[ends[2 * b + 1]]
+            ends = list(accumulate(map(len, _SPLIT_RE.split(folded))))
+            self._word_ends[fidx] = (ends, offsets)
+        ends, offsets = self._word_ends[fidx]
+        start, end = ends[2 * (lo - first)], ends[2 * (hi - first) + 1]
+        if offsets is not None:
+            start, end = offsets[start], offsets[end]
         return fidx, start, text[start:end]
-
-    def _direct_word_ends(self, fidx: int) -> tuple[list[int], list[str]] | None:
-        """Word ends in the original text, if it splits into as many words as folded."""
-        if fidx not in self._direct:
-            parts = _SPLIT_RE.split(self.texts[FIELDS[fidx]])
-            same = len(parts) // 2 == len(self.words[fidx])
-            self._direct[fidx] = (list(accumulate(map(len, parts))), parts) if same else None
-        return self._direct[fidx]
 
 
 @dataclass(frozen=True)
