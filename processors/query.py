@@ -1,4 +1,4 @@
-"""The watch-rule query language: text folding, tokens and a recursive-descent parser.
+r"""The watch-rule query language: syntax tree and a recursive-descent parser.
 
 Grammar (operators are upper case; lower-case ``and``/``or``/``not`` are plain words)::
 
@@ -13,8 +13,13 @@ Precedence, tightest first: field scope, NEAR, NOT, AND, OR. Matching is on
 words: text and query are folded the same way (case-insensitive, accents
 removed so ``Mexico`` matches ``México``; see :mod:`processors.query_text`) and
 split on non-word characters, so ``tariff`` never matches inside ``tariffs``
-while ``tariff*`` does. A word that folds into several words (``U.S.``,
-``covid-19``) is a phrase.
+while ``tariff*`` does (a prefix needs 3+ letters; ``*`` may also end the last
+word of a phrase). A word that folds into several words (``U.S.``,
+``covid-19``) is a phrase. ``NEAR/N`` joins words, phrases, prefixes or OR-groups
+of them, in either order, within one field. Fields are ``title: summary:
+source: url:``; unscoped terms search the rule's ``scope`` (title and summary by
+default). ``/regex/`` runs (Python syntax, ``\/`` for a slash) on the folded
+text of each field in scope. Errors carry the offset of the offending char.
 """
 
 from __future__ import annotations
