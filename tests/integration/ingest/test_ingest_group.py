@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from aiokafka.partitioner import murmur2
 
 from wirewatch.settings import IngestSettings, Settings
 
@@ -30,7 +31,7 @@ from .conftest import (
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[3]
-FEEDS = 6
+FEEDS = 6  # = partitions of the feeds topic in make_settings
 
 
 class Pollers:
@@ -86,6 +87,22 @@ def pollers_factory(tmp_path: Path) -> Iterator[Callable[[Settings, str], Poller
         pollers.close()
 
 
+def spread_paths(server: FeedServer, partitions: int) -> list[str]:
+    """One feed path per partition of the feeds topic, so that both pollers get feeds.
+
+    Feed URLs carry a random port; left to chance, all of them can hash into one
+    poller's partitions, and "sharing" would not be tested at all.
+    """
+    chosen: dict[int, str] = {}
+    for n in range(10_000):
+        path = f"/g{n}.xml"
+        partition = (murmur2(server.url(path).encode()) & 0x7FFFFFFF) % partitions
+        chosen.setdefault(partition, path)
+        if len(chosen) == partitions:
+            return [chosen[p] for p in sorted(chosen)]
+    raise AssertionError("could not spread feeds over the partitions")
+
+
 async def owners_in_window(settings: Settings, since: float) -> dict[str, set[str]]:
     history = await state_history(settings)
     return {
@@ -103,7 +120,7 @@ async def test_two_pollers_share_feeds_then_one_takes_over(
     raw_reader_factory: Callable[[Settings], Awaitable[RawReader]],
     pollers_factory: Callable[[Settings, str], Pollers],
 ) -> None:
-    paths = [f"/g{n}.xml" for n in range(FEEDS)]
+    paths = spread_paths(feed_server, FEEDS)
     urls = [feed_server.static(p, rss([(f"{p}-1", f"{p} first")])) for p in paths]
     feeds_file = write_feeds(tmp_path / "feeds.yaml", urls, interval=0.5)
     settings = make_settings(kafka_bootstrap, unique_name, feeds_file, fast_ingest)
