@@ -16,6 +16,11 @@ Baseline, in the same run: every rule's leaves as ``\\b``-anchored regexes over
 the folded title and summary, evaluated rule by rule with no prefilter (what a
 first implementation would do). Both must fire the same rules on every
 article; mismatches are counted and printed.
+
+Figures are articles per CPU-second of this process, best of repeated passes
+over 200 articles (the baseline over fewer at 1,000 rules), so that other load
+on a shared machine does not leak into them. ``fired/article`` is how many rules
+fire per article on average: a rule book that fires on everything is no test.
 """
 
 from __future__ import annotations
