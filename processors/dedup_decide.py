@@ -50,9 +50,9 @@ class DedupConfig:
     # Two summaries this far apart make a title match not a copy.
     summary_floor: float = 60.0
     summary_chars: int = 600
-    candidates: int = 12
+    candidates: int = 8
     postings_scan: int = 32
-    query_terms: int = 10
+    query_terms: int = 8
     index_summary_terms: int = 8
     # A hard cap keeps memory bounded when a burst fills the time window.
     max_window_articles: int = 250_000

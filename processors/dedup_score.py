@@ -142,7 +142,7 @@ def score_pair(
     shared = len(q.title_set & c.title_set)
     summary = 0.0
     if q_summary_mass > 0 and c_summary_mass > 0:
-        common = q.summary_set & c.summary_set
+        common = q_summary_weights.keys() & c.summary_terms
         if common:
             total = sum(map(q_summary_weights.__getitem__, common))
             summary = total / (q_summary_mass * c_summary_mass) ** 0.5

@@ -49,7 +49,6 @@ def load_entry(article_id: str, value: dict[str, Any]) -> Entry:
             title_terms=tuple(str(t) for t in value["tt"]),
             summary_terms=tuple(str(t) for t in value["st"]),
             title_set=frozenset(str(t) for t in value["tt"]),
-            summary_set=frozenset(str(t) for t in value["st"]),
             numbers=frozenset(str(n) for n in value["num"]),
             places=frozenset(str(p) for p in value["places"]),
             names=frozenset(str(n) for n in value["names"]),

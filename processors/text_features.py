@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 
 from processors.text_places import extract_places
 
@@ -69,7 +68,6 @@ def normalise_text(text: str) -> str:
     return " ".join(_TOKEN.findall(folded))
 
 
-@lru_cache(maxsize=200_000)
 def stem_token(token: str) -> str:
     """A deliberately tiny stemmer: plural and -ing/-ed forms meet their base."""
     if token[0].isdigit() or len(token) <= 4:
@@ -85,16 +83,26 @@ def stem_token(token: str) -> str:
     return token
 
 
+# Stems of every token seen; a plain dict is the cheapest memo. Cleared when
+# it grows past the cap so a long-running worker's memory stays bounded.
+_STEMS: dict[str, str] = {}
+_STEMS_CAP = 500_000
+
+
 def extract_terms(normalised: str) -> list[str]:
     """Content terms of a normalised text, stemmed, stopwords removed, order kept."""
-    stop = STOPWORDS
-    return list(
-        dict.fromkeys(
-            stem_token(tok)
-            for tok in normalised.split()
-            if tok not in stop and (len(tok) > 1 or tok.isdigit())
-        )
-    )
+    stems = _STEMS
+    if len(stems) > _STEMS_CAP:
+        stems.clear()
+    terms: dict[str, None] = {}
+    for tok in normalised.split():
+        stem = stems.get(tok)
+        if stem is None:
+            stop = tok in STOPWORDS or (len(tok) == 1 and not tok.isdigit())
+            stem = stems[tok] = "" if stop else stem_token(tok)
+        if stem:
+            terms[stem] = None
+    return list(terms)
 
 
 def extract_numbers(normalised: str) -> frozenset[str]:
@@ -144,7 +152,6 @@ class TextFeatures:
     title_terms: tuple[str, ...]
     summary_terms: tuple[str, ...]  # terms of the summary not already in the title
     title_set: frozenset[str]
-    summary_set: frozenset[str]
     numbers: frozenset[str]
     places: frozenset[str]  # countries named in the title or the summary's lead
     names: frozenset[str]  # proper-noun terms of a sentence-case title (empty otherwise)
@@ -168,7 +175,6 @@ def build_features(title: str, summary: str, source: str, summary_chars: int) ->
         title_terms=tuple(title_terms),
         summary_terms=summary_terms,
         title_set=frozenset(title_terms),
-        summary_set=frozenset(summary_terms),
         # From the whole title: an outlet-like tail can be a date ("- March 10").
         numbers=extract_numbers(full_title),
         places=extract_places(f"{title} {summary[:_LEAD_CHARS]}", lead_tokens),

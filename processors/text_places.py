@@ -127,13 +127,14 @@ def extract_places(raw: str, tokens: list[str]) -> frozenset[str]:
     needed for bare "US", which folded to "us" is the pronoun.
     """
     found = {_SINGLE[t] for t in _SINGLE_WORDS.intersection(tokens)}
-    for i, token in enumerate(tokens):
-        if token in _HEADS:
-            for width in (2, 3):
-                key = _LOOKUP.get(tuple(tokens[i : i + width]))
-                if key is not None:
-                    found.add(key)
-    if _BARE_US.search(raw):
+    if not _HEADS.isdisjoint(tokens):
+        for i, token in enumerate(tokens):
+            if token in _HEADS:
+                for width in (2, 3):
+                    key = _LOOKUP.get(tuple(tokens[i : i + width]))
+                    if key is not None:
+                        found.add(key)
+    if "US" in raw and _BARE_US.search(raw):
         found.add("us")
     return frozenset(found)
 
