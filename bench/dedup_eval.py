@@ -8,9 +8,9 @@ DATA is either the UCI News Aggregator CSV (columns ID, TITLE, URL, PUBLISHER,
 CATEGORY, STORY, HOSTNAME, TIMESTAMP in ms; gold = STORY) or a JSONL file in the
 ``wirewatch replay`` input form (id, title, summary, url, source, published)
 plus a gold field. Articles are processed in time order. Three baselines run
-in the same invocation: exact title, greedy rapidfuzz token_set_ratio >= 60
-against every earlier article, and online TF-IDF cosine >= 0.2 (nearest earlier
-article). ``--copies`` also adds perturbed near-identical copies of every
+in the same invocation: exact title, greedy (leader) rapidfuzz token_set_ratio
+>= 60 against cluster seeds, and online TF-IDF cosine >= 0.2 against cluster
+seeds. ``--copies`` also adds perturbed near-identical copies of every
 article and reports how many are flagged ``duplicate_of``.
 """
 
@@ -21,6 +21,7 @@ import csv
 import json
 import math
 import random
+import re
 import sys
 import time
 from collections import Counter, defaultdict
@@ -28,15 +29,15 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz, process, utils
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from processors.dedup import DedupConfig, StoryClusterer
-from processors.text_features import extract_terms, normalise_text
 from wirewatch.events import Article
 
 Labelled = tuple[Article, str]
+_WORDS = re.compile(r"\w+")
 
 
 def load_uci(path: Path) -> list[Labelled]:
@@ -91,42 +92,57 @@ def cluster_exact_title(articles: Sequence[Article]) -> list[str]:
 
 
 def cluster_greedy_fuzz(articles: Sequence[Article], threshold: float = 60.0) -> list[str]:
-    """Baseline: join the earlier article with the best token_set_ratio if >= threshold."""
-    titles: list[str] = []
+    """Baseline: join the best-matching cluster seed if token_set_ratio >= threshold.
+
+    Greedy leader clustering: each cluster is represented by its first title;
+    a title that matches no seed well enough becomes a new seed.
+    """
+    seeds: list[str] = []
     labels: list[str] = []
-    for i, article in enumerate(articles):
-        title = article.title.lower()
-        best = process.extractOne(title, titles, scorer=fuzz.token_set_ratio)
+    for article in articles:
+        title = utils.default_process(article.title)
+        best = process.extractOne(title, seeds, scorer=fuzz.token_set_ratio, processor=None)
         if best is not None and best[1] >= threshold:
-            labels.append(labels[best[2]])
+            labels.append(str(best[2]))
         else:
-            labels.append(str(i))
-        titles.append(title)
+            labels.append(str(len(seeds)))
+            seeds.append(title)
     return labels
 
 
 def cluster_tfidf(articles: Sequence[Article], threshold: float = 0.2) -> list[str]:
-    """Baseline: online TF-IDF; join the nearest earlier article if cosine >= threshold."""
+    """Baseline: online TF-IDF; join the most similar cluster seed if cosine >= threshold.
+
+    Document frequencies grow as articles arrive (smoothed idf); seeds are
+    re-weighted with the current idf at every comparison.
+    """
     df: Counter[str] = Counter()
+    seeds: list[Counter[str]] = []
     postings: dict[str, list[int]] = defaultdict(list)
-    vectors: list[dict[str, float]] = []
     labels: list[str] = []
-    for i, article in enumerate(articles):
-        terms = Counter(extract_terms(normalise_text(f"{article.title} {article.summary}")))
-        df.update(terms.keys())
-        n = i + 1
-        vec = {t: tf * math.log((n + 1) / (df[t] + 0.5)) for t, tf in terms.items()}
-        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
-        vec = {t: v / norm for t, v in vec.items()}
-        dots: dict[int, float] = defaultdict(float)
-        for t, v in vec.items():
-            for j in postings[t]:
-                dots[j] += v * vectors[j].get(t, 0.0)
-        best = max(dots.items(), key=lambda kv: kv[1], default=None)
-        labels.append(labels[best[0]] if best and best[1] >= threshold else str(i))
-        for t in vec:
-            postings[t].append(i)
-        vectors.append(vec)
+    for n, article in enumerate(articles, 1):
+        tf = Counter(_WORDS.findall(f"{article.title} {article.summary}".lower()))
+        df.update(tf.keys())
+
+        def idf(term: str, n: int = n) -> float:
+            return math.log((1 + n) / (1 + df[term])) + 1
+
+        q = {t: c * idf(t) for t, c in tf.items()}
+        q_norm = math.sqrt(sum(v * v for v in q.values())) or 1.0
+        best, best_score = -1, 0.0
+        for k in {k for t in q for k in postings[t]}:
+            seed = {t: c * idf(t) for t, c in seeds[k].items()}
+            norm = math.sqrt(sum(v * v for v in seed.values())) or 1.0
+            score = sum(v * seed.get(t, 0.0) for t, v in q.items()) / (q_norm * norm)
+            if score > best_score:
+                best, best_score = k, score
+        if best >= 0 and best_score >= threshold:
+            labels.append(str(best))
+        else:
+            labels.append(str(len(seeds)))
+            for t in tf:
+                postings[t].append(len(seeds))
+            seeds.append(tf)
     return labels
 
 

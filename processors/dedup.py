@@ -72,7 +72,7 @@ class StoryClusterer:
 
     def __init__(self, config: DedupConfig = DedupConfig()) -> None:  # noqa: B008 - frozen
         self.config = config
-        self._index = WindowIndex(config.postings_scan, config.query_terms)
+        self._index = WindowIndex(config.postings_scan, config.query_terms, config.scan_budget)
         self._stories: dict[str, Story] = {}
         self._clock = float("-inf")
         self._seq = 0

@@ -51,7 +51,8 @@ class DedupConfig:
     summary_floor: float = 60.0
     summary_chars: int = 600
     candidates: int = 8
-    postings_scan: int = 32
+    postings_scan: int = 32  # newest entries read per query term
+    scan_budget: int = 128  # posting entries read per article, all terms together
     query_terms: int = 8
     index_summary_terms: int = 8
     # A hard cap keeps memory bounded when a burst fills the time window.

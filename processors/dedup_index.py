@@ -77,9 +77,10 @@ class Story:
 class WindowIndex:
     """Articles in the window, their term postings and document frequencies."""
 
-    def __init__(self, postings_scan: int, query_terms: int) -> None:
+    def __init__(self, postings_scan: int, query_terms: int, scan_budget: int) -> None:
         self.postings_scan = postings_scan
         self.query_terms = query_terms
+        self.scan_budget = scan_budget
         self.entries: dict[str, Entry] = {}
         self._order: deque[Entry] = deque()
         self._postings: dict[str, deque[Entry]] = {}
@@ -144,9 +145,16 @@ class WindowIndex:
         scores: dict[Entry, float] = {}
         get = scores.get
         scan = self.postings_scan
+        # A total budget, spent rarest term first: common terms (long lists, low
+        # weight) get what is left, so the cost stays flat as the window grows.
+        budget = self.scan_budget
         for df, term in known[: self.query_terms]:
+            if budget <= 0:
+                break
             weight = math.log(size / (df + 1))
-            for entry in islice(reversed(postings[term]), scan):
+            take = min(scan, budget, df)
+            budget -= take
+            for entry in islice(reversed(postings[term]), take):
                 scores[entry] = get(entry, 0.0) + weight
         if not scores:
             return []
