@@ -50,7 +50,7 @@ class DedupConfig:
     # Two summaries this far apart make a title match not a copy.
     summary_floor: float = 60.0
     summary_chars: int = 600
-    candidates: int = 8
+    candidates: int = 6
     postings_scan: int = 32  # newest entries read per query term
     scan_budget: int = 128  # posting entries read per article, all terms together
     query_terms: int = 8

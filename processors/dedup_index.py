@@ -37,9 +37,9 @@ class Entry:
 class Story:
     """A story: its outlets and a profile of its articles still in the window.
 
-    The profile counts, per title term, number and country, how many member
-    articles carry it; it is what the signature rule and the story-level
-    conflict checks read.
+    The profile counts, per title term and country, how many member articles
+    carry it; it is what the signature rule and the story-level country check
+    read.
     """
 
     story_id: str
@@ -47,30 +47,26 @@ class Story:
     sources: list[str] = field(default_factory=list)
     members: int = 0
     terms: Counter[str] = field(default_factory=Counter)
-    numbers: Counter[str] = field(default_factory=Counter)
     places: Counter[str] = field(default_factory=Counter)
 
     def add_member(self, features: TextFeatures) -> None:
         """Count one more article of this story in the window."""
         self.members += 1
-        self.terms.update(features.title_terms)
-        self.numbers.update(features.numbers)
-        self.places.update(features.places)
+        for counter, keys in ((self.terms, features.title_terms), (self.places, features.places)):
+            for key in keys:
+                counter[key] += 1
 
     def remove_member(self, features: TextFeatures) -> None:
         """Forget an evicted article's contribution to the profile."""
         self.members -= 1
-        self.terms.subtract(features.title_terms)
-        self.numbers.subtract(features.numbers)
-        self.places.subtract(features.places)
-        # Counter.subtract leaves zero counts behind; drop them to bound memory.
-        for counter, keys in (
-            (self.terms, features.title_terms),
-            (self.numbers, features.numbers),
-            (self.places, features.places),
-        ):
+        for counter, keys in ((self.terms, features.title_terms), (self.places, features.places)):
             for key in keys:
-                if counter[key] <= 0:
+                left = counter[key] - 1
+                # Zero counts are dropped so that a long-lived story's profile
+                # holds only what its articles in the window carry.
+                if left > 0:
+                    counter[key] = left
+                else:
                     counter.pop(key, None)
 
 
