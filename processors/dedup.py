@@ -1,12 +1,18 @@
 """Story clustering: near-duplicate copies and same-event stories (pure, no Kafka).
 
 Each article is compared only with the few window entries that share its rarest
-terms (see :mod:`processors.dedup_index`), scored by rapidfuzz and IDF-weighted
-term overlap (see :mod:`processors.dedup_score`), and then either
+terms (an inverted index with a fixed reading budget per article, see
+:mod:`processors.dedup_index`), scored with rapidfuzz, shared title terms and
+IDF-weighted summary overlap, with numbers, countries and names as vetoes (see
+:mod:`processors.dedup_score`), and then (see :mod:`processors.dedup_decide`)
 
 - marked ``duplicate_of`` an earlier near-identical article (it joins its story),
-- joined to the story of the best same-event match, or
+- joined to a story: by one strong same-event match, by the story's signature
+  (terms most of its articles carry and few others do), or by a neighbourhood
+  that nearly all belongs to it, or
 - opens a new story.
+
+Every verdict says why in ``reason``, with the matched article and its score.
 
 Precision comes first: a wrong merge silences an alert, a missed merge costs
 only one extra alert. Every change to the window is returned as

@@ -52,19 +52,28 @@ def strip_title_noise(title: str, source: str = "") -> str:
     (at most four words) or equals the article's source, so that a real clause
     like "X - a history of Y in three parts" survives.
     """
-    text = _ELLIPSIS.sub("", title.strip())
+    text = title.strip()
+    # The substring tests are cheap guards: most titles need neither regex.
+    has_ellipsis = "..." in text or "\u2026" in text
+    if has_ellipsis:
+        text = _ELLIPSIS.sub("", text)
     match = _OUTLET_SEPARATORS.search(text)
     if match:
         tail = match.group("tail").strip()
         is_source = bool(source) and fold_text(tail) == fold_text(source)
         if is_source or len(tail.split()) <= 4:
             text = text[: match.start()]
-    return _ELLIPSIS.sub("", text)
+    return _ELLIPSIS.sub("", text) if has_ellipsis else text
 
 
 def normalise_text(text: str) -> str:
     """Fold and reduce to space-separated word tokens (punctuation removed)."""
-    folded = _POSSESSIVE.sub("", fold_text(text))
+    if not text.isascii():
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    folded = text.lower()
+    if "'" in folded or "\u2019" in folded:
+        folded = _POSSESSIVE.sub("", folded)
     return " ".join(_TOKEN.findall(folded))
 
 
