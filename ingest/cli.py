@@ -29,8 +29,10 @@ _err = Console(stderr=True, highlight=False)
 def run_ingest() -> None:
     """Poll the configured feeds forever and produce articles to news.raw."""
     from ingest.poller import run_pollers
+    from wirewatch.metrics import serve_metrics
 
     settings = load_settings()
+    serve_metrics(settings.metrics.ingest_port, settings.metrics.host)
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -12,11 +12,12 @@ from datetime import timedelta
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from ingest.cycle import policy_for, poll_feed
+from ingest.cycle import PollResult, policy_for, poll_feed
 from ingest.feedlist import FeedSpec
 from ingest.fetch import Fetcher
 from ingest.state import FeedState
 from ingest.store import StateStore
+from wirewatch import metrics
 from wirewatch.events import utcnow
 from wirewatch.settings import IngestSettings
 
@@ -134,6 +135,7 @@ class FeedWorkers:
                 seconds=min(30.0, policy_for(spec, self.settings).interval_s)
             )
             return state.model_copy(update={"next_poll": retry})
+        record_poll_metrics(result)
         self._log(spec, result.fetch.status, new_state, len(result.articles), result.unchanged)
         return new_state
 
@@ -151,3 +153,17 @@ class FeedWorkers:
             log.log(
                 level, "%s: HTTP %s, %d produced, %d unchanged", spec.url, status, produced, same
             )
+
+
+def record_poll_metrics(result: PollResult) -> None:
+    """Count one completed poll (after its articles were acknowledged by Kafka)."""
+    fetched = result.fetch
+    if fetched.error:
+        kind = fetched.error.split(":", 1)[0][:40] if fetched.status == 0 else "http"
+        metrics.FEED_FETCH_ERRORS.labels(kind).inc()
+    metrics.FEED_POLLS.labels(f"{fetched.status // 100}xx" if fetched.status else "none").inc()
+    if fetched.not_modified:
+        metrics.FEED_NOT_MODIFIED.inc()
+    if result.parse is not None:
+        metrics.FEED_PARSE_PROBLEMS.inc(len(result.parse.problems))
+    metrics.ARTICLES_PRODUCED.inc(len(result.articles))

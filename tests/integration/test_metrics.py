@@ -1,0 +1,100 @@
+"""Every process serves Prometheus /metrics on 127.0.0.1 with the wirewatch figures."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import aiohttp
+import pytest
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support import free_port
+from wirewatch.demo.server import start_demo_server
+
+pytestmark = pytest.mark.integration
+
+
+async def scrape(port: int) -> dict[str, float]:
+    """Samples by name+labels, e.g. 'wirewatch_feed_polls_total{status_class=2xx}'."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}/metrics") as response,
+    ):
+        text = await response.text()
+    out: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+            out[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+    return out
+
+
+async def test_ingest_and_processor_metrics(
+    kafka_bootstrap: str, unique_name: Callable[[str], str], tmp_path: Path, repo_root: Path
+) -> None:
+    feeds_port, ingest_port, processor_port = free_port(), free_port(), free_port()
+    runner = await start_demo_server(feeds_port)
+    base = f"http://127.0.0.1:{feeds_port}/feeds"
+    (tmp_path / "feeds.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "version": 1,
+                "feeds": [
+                    {"url": f"{base}/northern-ledger.xml", "name": "Northern Ledger"},
+                    {"url": f"{base}/harbor-post.xml", "name": "Harbor Post"},
+                ],
+            }
+        )
+    )
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "WIREWATCH_KAFKA__NAMESPACE": unique_name("metrics"),
+        "WIREWATCH_INGEST__FEEDS_FILE": str(tmp_path / "feeds.yaml"),
+        "WIREWATCH_PROCESSOR__RULES_FILE": str(repo_root / "config" / "rules.yaml"),
+        "WIREWATCH_PROCESSOR__STATE_DIR": str(tmp_path / "faust"),
+        "WIREWATCH_ALERTS__NOTIFY_FILE": str(tmp_path / "none.yaml"),
+        "WIREWATCH_METRICS__INGEST_PORT": str(ingest_port),
+        "WIREWATCH_METRICS__PROCESSOR_PORT": str(processor_port),
+    }
+    procs = []
+    for stage in ("process", "ingest"):
+        with (tmp_path / f"{stage}.log").open("wb") as log:
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "wirewatch", stage], env=env, stdout=log, stderr=log
+                )
+            )
+    ingest: dict[str, float] = {}
+    processor: dict[str, float] = {}
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            await asyncio.sleep(1)
+            try:
+                ingest, processor = await scrape(ingest_port), await scrape(processor_port)
+            except aiohttp.ClientError:
+                continue
+            if processor.get("wirewatch_articles_processed_total", 0) >= 7:
+                break
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(30)
+        await runner.cleanup()
+    logs = [p.read_text(errors="replace")[-2000:] for p in tmp_path.glob("*.log")]
+    assert ingest.get("wirewatch_articles_produced_total") == 7, logs
+    assert ingest.get("wirewatch_feed_polls_total{status_class=2xx}", 0) >= 2
+    assert processor.get("wirewatch_articles_processed_total") == 7, logs
+    assert processor.get("wirewatch_duplicates_total") == 1
+    assert processor.get("wirewatch_rule_matches_total{rule=cartel-extraditions}", 0) >= 1
+    assert processor.get("wirewatch_alert_decisions_total{reason=new_story}") == 2
+    assert processor.get("wirewatch_processing_latency_seconds_count") == 7
