@@ -82,6 +82,9 @@ class StoryClusterer:
         self._stories: dict[str, Story] = {}
         self._clock = float("-inf")
         self._seq = 0
+        # Deletes found during restore (unreadable records, stories left without
+        # articles); they ride along with the next verdict so the table sheds them.
+        self._pending: list[StateUpdate] = []
 
     def __len__(self) -> int:
         return len(self._index)
@@ -95,6 +98,9 @@ class StoryClusterer:
         """Cluster one article and return the verdict with the state changes to persist."""
         ts = self._tick(article, now)
         updates: list[StateUpdate] = self._evict(ts)
+        if self._pending:
+            updates[:0] = self._pending
+            self._pending = []
         known = self._index.entries.get(article.id)
         if known is not None:
             return self._redelivered(known, updates)
@@ -120,6 +126,7 @@ class StoryClusterer:
                 # One unreadable record must not keep the worker from starting;
                 # the article it held is simply no longer in the window.
                 log.warning("skipping unreadable clustering state: %s", exc)
+                self._pending.append((key, None))
         entries.sort(key=lambda e: (e.ts, e.seq))
         for entry in entries:
             story = self._stories.get(entry.story_id)
@@ -133,6 +140,7 @@ class StoryClusterer:
             self._seq = max(self._seq, entry.seq + 1)
         for story_id in [s for s, story in self._stories.items() if story.members == 0]:
             del self._stories[story_id]
+            self._pending.append((f"s:{story_id}", None))
 
     def _tick(self, article: Article, now: datetime | None) -> float:
         # Replay has no wall clock: the article's own time is the clock. A feed's

@@ -153,11 +153,16 @@ def test_an_unreadable_state_record_is_skipped_not_fatal(caplog: pytest.LogCaptu
     apply_updates(table, before.assign(make("a", TOPICS[0], 0)).state_updates)
     apply_updates(table, before.assign(make("b", TOPICS[1], 0.1)).state_updates)
     table["a:b"] = {"story": "st-x"}  # truncated by some earlier bug
+    table["s:st-orphan"] = {"first": "gone", "sources": ["AP"]}  # its articles were deleted
     after = StoryClusterer()
     after.restore(table.items())
     assert len(after) == 1
     assert "skipping unreadable clustering state" in caplog.text
-    assert after.assign(make("c", TOPICS[0] + " - AP", 0.2, "AP")).duplicate_of == "a"
+    verdict = after.assign(make("c", TOPICS[0] + " - AP", 0.2, "AP"))
+    assert verdict.duplicate_of == "a"
+    # The next verdict tells the table to drop what restore could not use.
+    assert ("a:b", None) in verdict.state_updates
+    assert ("s:st-orphan", None) in verdict.state_updates
 
 
 def test_state_values_are_json_serialisable() -> None:
