@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import math
 import random
@@ -194,6 +195,19 @@ def check_copies(rows: Sequence[Labelled], config: DedupConfig, seed: int = 7) -
     return f"synthetic copies flagged duplicate_of: {flagged}/{total} = {flagged / total:.4f}"
 
 
+def parse_overrides(config: DedupConfig, pairs: Sequence[str]) -> DedupConfig:
+    """Apply FIELD=VALUE overrides, converting each value to the field's current type."""
+    known = {f.name for f in dataclasses.fields(DedupConfig)}
+    changes: dict[str, int | float] = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        if name not in known or not value:
+            raise SystemExit(f"--set {pair!r}: expected FIELD=VALUE with FIELD in {sorted(known)}")
+        current = getattr(config, name)
+        changes[name] = int(value) if isinstance(current, int) else float(value)
+    return dataclasses.replace(config, **changes)  # type: ignore[arg-type]
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the evaluation and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -205,6 +219,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--duplicate-threshold", type=float, default=DedupConfig.duplicate_threshold
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override any DedupConfig field, e.g. --set signature_specificity=0.9",
+    )
     args = parser.parse_args(argv)
     if args.data.suffix == ".csv":
         rows = load_uci(args.data)
@@ -215,8 +236,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         rows = rows[: args.limit]
     articles = [a for a, _ in rows]
     gold = [g for _, g in rows]
-    config = DedupConfig(
-        story_threshold=args.story_threshold, duplicate_threshold=args.duplicate_threshold
+    config = parse_overrides(
+        DedupConfig(
+            story_threshold=args.story_threshold, duplicate_threshold=args.duplicate_threshold
+        ),
+        args.set,
     )
     methods: list[tuple[str, Callable[[Sequence[Article]], list[str]]]] = [
         ("exact title (baseline)", cluster_exact_title),
