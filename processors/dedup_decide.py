@@ -97,14 +97,14 @@ def decide(
     q: TextFeatures, index: WindowIndex, stories: dict[str, Story], cfg: DedupConfig
 ) -> Decision:
     """Find the copy or the story for the article with features ``q``."""
-    summary_weights = index.weigh(q.summary_terms)
+    found, idf = index.candidates(list(q.title_terms + q.summary_terms), cfg.candidates)
+    summary_weights = {t: idf[t] for t in q.summary_terms}
     mass = sum(summary_weights.values())
     extra = (summary_weights, mass)
     best_copy: tuple[PairScore, Entry] | None = None
     per_story: dict[str, tuple[PairScore, Entry]] = {}
     neighbours: Counter[str] = Counter()
-    query = list(q.title_terms) + list(q.summary_terms)
-    for _, cand in index.candidates(query, cfg.candidates):
+    for _, cand in found:
         pair = score_pair(
             q,
             cand.features,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -94,13 +94,6 @@ class WindowIndex:
         df = len(postings) if postings is not None else 0
         return math.log((len(self._order) + 2) / (df + 1))
 
-    def weigh(self, terms: Iterable[str]) -> dict[str, float]:
-        """IDF of each term over the current window (one lookup per term)."""
-        postings = self._postings
-        size = len(self._order) + 2
-        log = math.log
-        return {t: log(size / (len(postings[t]) + 1 if t in postings else 1)) for t in terms}
-
     def add(self, entry: Entry) -> None:
         """Insert an entry; callers insert in non-decreasing ``ts`` order."""
         self.entries[entry.article_id] = entry
@@ -131,11 +124,26 @@ class WindowIndex:
                     del postings[term]
             yield entry
 
-    def candidates(self, terms: list[str], limit: int) -> list[tuple[float, Entry]]:
-        """The ``limit`` entries sharing the most IDF weight with ``terms``, best first."""
+    def candidates(
+        self, terms: list[str], limit: int
+    ) -> tuple[list[tuple[float, Entry]], dict[str, float]]:
+        """The ``limit`` entries sharing the most IDF weight with ``terms``, best first.
+
+        Also returns the IDF of every term, which the caller needs anyway.
+        """
         postings = self._postings
         size = len(self._order) + 2
-        known = [(len(postings[t]), t) for t in terms if t in postings]
+        log = math.log
+        known: list[tuple[int, str]] = []
+        idf: dict[str, float] = {}
+        for t in terms:
+            bucket = postings.get(t)
+            if bucket is None:
+                idf[t] = log(size)
+            else:
+                df = len(bucket)
+                idf[t] = log(size / (df + 1))
+                known.append((df, t))
         known.sort()
         scores: dict[Entry, float] = {}
         get = scores.get
@@ -146,13 +154,11 @@ class WindowIndex:
         for df, term in known[: self.query_terms]:
             if budget <= 0:
                 break
-            weight = math.log(size / (df + 1))
+            weight = idf[term]
             take = min(scan, budget, df)
             budget -= take
             for entry in islice(reversed(postings[term]), take):
                 scores[entry] = get(entry, 0.0) + weight
-        if not scores:
-            return []
         # A C-level sort of a few hundred keys beats heapq's Python-level heap.
         best = sorted(scores, key=scores.__getitem__, reverse=True)[:limit]
-        return [(scores[e], e) for e in best]
+        return [(scores[e], e) for e in best], idf

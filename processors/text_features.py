@@ -32,6 +32,7 @@ _ELLIPSIS = re.compile(r"\s*(?:\.\.\.|\u2026)\s*$")
 _POSSESSIVE = re.compile(r"['\u2019]s\b")
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*")
 _SPACES = re.compile(r"\s+")
+_JOINER_CHARS = frozenset("'\u2019-")
 _JOINERS = re.compile(r"(?<=\w)['\u2019-](?=\w)")
 # Countries named deep in a long body are context, not the event's place.
 _LEAD_CHARS = 300
@@ -175,7 +176,10 @@ def build_features(title: str, summary: str, source: str, summary_chars: int) ->
     title_terms = extract_terms(norm_title)
     in_title = set(title_terms)
     summary_terms = tuple(t for t in extract_terms(norm_summary) if t not in in_title)
-    full_title = normalise_text(_JOINERS.sub("", title))
+    if clean_title == title.strip() and not _JOINER_CHARS.intersection(title):
+        full_title = norm_title  # nothing stripped, nothing to join: the same text
+    else:
+        full_title = normalise_text(_JOINERS.sub("", title))
     lead_tokens = norm_title.split() + norm_summary[:_LEAD_CHARS].split()
     return TextFeatures(
         title=norm_title,
