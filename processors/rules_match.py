@@ -11,10 +11,11 @@ evaluated. Scanning the article is :mod:`processors.rules_doc`.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from processors.query import And, Node, Not, Or, Regex, Words
-from processors.query_text import FIELDS, required_literal
+from processors.query_text import FIELDS, leading_literal, required_literal
 from processors.rules_doc import Doc, LiteralTable, Span
 
 _WORD_RE = re.compile(r"\w+")
@@ -24,24 +25,18 @@ class CWords:
     def __init__(self, node: Words, lid: int, fields: frozenset[int]) -> None:
         self.node, self.lid, self.fields = node, lid, fields
         self.width = len(node.words) - 1
+        self.whole = False  # searches every field of the haystack (set by fuse)
 
     def test(self, doc: Doc) -> bool:
         if self.lid not in doc.found:
             return False
-        if self.fields >= doc.present:
-            return True
-        lid = self.lid
-        return any(lid in doc.found_in(f) for f in self.fields)
+        return self.whole or doc.occurs_in(self.lid, self.fields)
 
     def spans(self, doc: Doc) -> list[Span]:
-        width = self.width
-        return [
-            (p, p + width, ((p, p + width),))
-            for p in doc.positions(self.lid)
-            if doc.field_of(p) in self.fields
-        ]
+        width, fields = self.width, self.fields
+        return [(f, p, p + width, ((at, width),)) for f, p, at in doc.hits(self.lid) if f in fields]
 
-    def clauses(self) -> list[frozenset[int]]:
+    def clauses(self, costs: Sequence[float]) -> list[frozenset[int]]:
         return [frozenset((self.lid,))]
 
 
@@ -58,15 +53,23 @@ class CRegex:
         head = _WORD_RE.match(self.literal)
         # After \b, the literal's first word must start a token in the haystack.
         self.token_start = " " + head.group() if word_start and head else ""
+        # Every match starts with ``lead``, so the search may start at its first
+        # occurrence (a search from every char is the costly part). Not under
+        # IGNORECASE, where a match may start with a case variant of it.
+        self.lead = "" if flags else leading_literal(node.pattern)
 
     def test(self, doc: Doc) -> bool:
         # Substring tests are far cheaper than a search starting at every char.
         if self.token_start not in doc.haystack:
             return False
-        literal, texts = self.literal, doc.folded
-        return any(
-            literal in texts[FIELDS[f]] and self.regex.search(texts[FIELDS[f]]) for f in self.fields
-        )
+        literal, lead, search = self.literal, self.lead, self.regex.search
+        for fidx in self.fields:
+            text = doc.folded[fidx]
+            if literal in text:
+                start = text.find(lead) if lead else 0
+                if start >= 0 and search(text, start):
+                    return True
+        return False
 
     def char_hits(self, doc: Doc) -> list[tuple[int, int, str]]:
         out = []
@@ -79,7 +82,7 @@ class CRegex:
                     out.append((fidx, lo, text[lo:hi]))
         return out
 
-    def clauses(self) -> list[frozenset[int]]:
+    def clauses(self, costs: Sequence[float]) -> list[frozenset[int]]:
         return []
 
 
@@ -111,28 +114,33 @@ class CBool:
             return True
         if op == "NOT":
             return not self.children[0].test(doc)
-        return all(c.test(doc) for c in self.children) and bool(self.spans(doc))
+        for child in self.children:
+            if not child.test(doc):
+                return False
+        return bool(self.spans(doc))
 
     def spans(self, doc: Doc) -> list[Span]:
         if self.op == "OR":
             return [s for c in self.children for s in _spans(c, doc)]
         left, right = (_spans(c, doc) for c in self.children)
+        distance = self.distance
         out: list[Span] = []
         for a in left:
-            for b in right:
+            field_a, lo_a, hi_a, parts_a = a
+            for field_b, lo_b, hi_b, parts_b in right:
                 # Overlapping spans are the same words, not two words near each other.
-                if a[1] >= b[0] and b[1] >= a[0]:
+                if field_a != field_b or (hi_a >= lo_b and hi_b >= lo_a):
                     continue
-                gap = b[0] - a[1] - 1 if b[0] > a[1] else a[0] - b[1] - 1
-                if gap <= self.distance and doc.field_of(a[0]) == doc.field_of(b[0]):
-                    out.append((min(a[0], b[0]), max(a[1], b[1]), a[2] + b[2]))
+                gap = lo_b - hi_a - 1 if lo_b > hi_a else lo_a - hi_b - 1
+                if gap <= distance:
+                    out.append((field_a, min(lo_a, lo_b), max(hi_a, hi_b), parts_a + parts_b))
         return out
 
-    def clauses(self) -> list[frozenset[int]]:
+    def clauses(self, costs: Sequence[float]) -> list[frozenset[int]]:
         if self.op in ("AND", "NEAR"):
-            return [cl for c in self.children for cl in c.clauses()]
+            return [cl for c in self.children for cl in c.clauses(costs)]
         if self.op == "OR":
-            per_child = [best_clause(c.clauses()) for c in self.children]
+            per_child = [best_clause(c.clauses(costs), costs) for c in self.children]
             if any(cl is None for cl in per_child):
                 return []
             return [frozenset().union(*(cl for cl in per_child if cl is not None))]
@@ -148,21 +156,27 @@ def _spans(node: Compiled, doc: Doc) -> list[Span]:
     return node.spans(doc)
 
 
-def best_clause(clauses: list[frozenset[int]]) -> frozenset[int] | None:
-    """The most selective clause: fewest alternatives (a cheap stand-in for rarest)."""
-    return min(clauses, key=len) if clauses else None
+def best_clause(clauses: list[frozenset[int]], costs: Sequence[float]) -> frozenset[int] | None:
+    """The most selective clause: least total cost of its literals (a stand-in for rarest).
+
+    ``costs[lid]`` is :attr:`LiteralTable.costs`.
+    """
+    return min(clauses, key=lambda c: sum(costs[lid] for lid in c)) if clauses else None
 
 
 def collect_terms(node: Compiled, doc: Doc, out: list[tuple[int, int, str]]) -> None:
     """Add (field, char offset, surface text) of every positive literal that matched."""
     if isinstance(node, CWords):
-        for lo, hi, _parts in node.spans(doc):
-            out.append(doc.surface(lo, hi))
+        if node.width:
+            for fidx, _lo, _hi, ((at, width),) in node.spans(doc):
+                out.append(doc.surface(fidx, at, width))
+        else:
+            out.extend(doc.word_surfaces(node.lid, node.fields))
     elif isinstance(node, CRegex):
         out.extend(node.char_hits(doc))
     elif node.op == "NEAR":
-        seen = {part for span in node.spans(doc) for part in span[2]}
-        out.extend(doc.surface(lo, hi) for lo, hi in sorted(seen))
+        seen = {(span[0], *part) for span in node.spans(doc) for part in span[3]}
+        out.extend(doc.surface(fidx, at, width) for fidx, at, width in sorted(seen))
     elif node.op in ("AND", "OR"):
         for child in node.children:
             if child.test(doc):
@@ -203,12 +217,14 @@ def fuse(node: Compiled, present: frozenset[int]) -> None:
     ``present`` are the fields a scanned article has words for; a word that
     searches all of them is true exactly when its id is in ``doc.found``.
     """
+    if isinstance(node, CWords):
+        node.whole = node.fields >= present
     if not isinstance(node, CBool):
         return
     for child in node.children:
         fuse(child, present)
     if node.op in ("AND", "OR"):
-        simple = [c for c in node.children if isinstance(c, CWords) and c.fields >= present]
+        simple = [c for c in node.children if isinstance(c, CWords) and c.whole]
         node.lids = frozenset(c.lid for c in simple)
         node.rest = [c for c in node.children if not any(c is s for s in simple)]
 

@@ -124,8 +124,8 @@ class RuleBook:
         for index, rule in enumerate(self.rules):
             scope = frozenset(FIELDS.index(f) for f in rule.scope)
             root = compile_node(parse_query(rule.query), table, scope)
-            clauses = root.clauses()
-            first = best_clause(clauses)
+            clauses = root.clauses(table.costs)
+            first = best_clause(clauses, table.costs)
             filtered = bool(rule.sources.include or rule.sources.exclude or rule.languages)
             # The clause a rule is indexed under holds for every candidate; check the rest.
             rest = tuple(c for c in clauses if c is not first)
@@ -135,7 +135,7 @@ class RuleBook:
                 self._always.append(index)
             for lid in first or ():
                 by_literal.setdefault(lid, []).append(index)
-        self._by_literal = [tuple(by_literal.get(lid, ())) for lid in range(len(table.key_len))]
+        self._by_literal = [tuple(by_literal.get(lid, ())) for lid in range(len(table.keys))]
         self._fields_used = used
         self._literals = table.build()
         for entry in self._entries:
@@ -162,29 +162,31 @@ class RuleBook:
     def match(self, article: Article) -> list[RuleMatch]:
         """The rules that fire on ``article``, in file order, with their matched words."""
         doc = self.scan(article)
-        found = doc.found
+        found, entries = doc.found, self._entries
         # Every literal id has an entry, so the union runs in C.
         candidates = set(chain.from_iterable(map(self._by_literal.__getitem__, found)))
         candidates.update(self._always)
         matches = []
         for index in sorted(candidates):
-            entry = self._entries[index]
-            if any(found.isdisjoint(clause) for clause in entry.clauses):
-                continue
-            if entry.filtered and self.filter_reason(entry.rule, article):
-                continue
-            if not entry.root.test(doc):
-                continue
-            rule = entry.rule
-            matches.append(
-                RuleMatch(
-                    rule_id=rule.id,
-                    name=rule.title,
-                    terms=_ordered_terms(entry.root, doc),
-                    severity=rule.severity,
-                    notify=rule.notify,
-                )
-            )
+            entry = entries[index]
+            for clause in entry.clauses:
+                if found.isdisjoint(clause):
+                    break
+            else:
+                if entry.filtered and self.filter_reason(entry.rule, article):
+                    continue
+                if entry.root.test(doc):
+                    rule = entry.rule
+                    # Matched terms are collected only for the few rules that fire.
+                    matches.append(
+                        RuleMatch(
+                            rule_id=rule.id,
+                            name=rule.title,
+                            terms=_ordered_terms(entry.root, doc),
+                            severity=rule.severity,
+                            notify=rule.notify,
+                        )
+                    )
         return matches
 
     @staticmethod

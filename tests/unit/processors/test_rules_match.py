@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import random
+import re
+import unicodedata
 
 import pytest
 
+from processors.query_text import fold, join_words, leading_literal, word_spans
 from processors.rules_model import Rule, RuleBook, SourceFilter
 from wirewatch.events import Article
 
@@ -180,3 +183,98 @@ def test_terms_are_exact_original_text_even_when_folding_moves_boundaries(
 ) -> None:
     [match] = RuleBook([Rule(id="r", query=query)]).match(article(summary))
     assert match.terms == terms
+
+
+# --- the fast text paths agree with their definitions ------------------------
+
+_TRICKY = [*"aAzZ09_ -.,;'\"\t\n\x00", *"éÉçÇñÑüÜøØßſİıﬁﬀ\u00ad\u0301\u0308\u2019“”—…€™Σσς"]
+_TRICKY += [*"ЖжПривет中文字\uff0c。\u00a0\u2003\u200bǅǆΩK\u0345", "\ud800", "\U0001d400"]
+
+
+def _reference_fold(text: str) -> str:
+    # The definition in query_text: per char casefold, NFKD, no combining marks, lower.
+    def one(char: str) -> str:
+        if char == "\u00ad":
+            return ""
+        decomposed = unicodedata.normalize("NFKD", char.casefold())
+        return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+    return "".join(one(c) for c in text).lower()
+
+
+def test_fold_and_word_split_agree_with_their_definitions() -> None:
+    rng = random.Random(3)
+    for n in range(3000):
+        # Long texts with many non-ASCII chars take the general paths, short ones the fast.
+        text = "".join(rng.choice(_TRICKY) for _ in range(rng.randint(0, 30 if n % 4 else 400)))
+        folded = fold(text)
+        assert folded == _reference_fold(text), repr(text)
+        words = re.findall(r"\w+", folded)
+        segment, masked = join_words(folded)
+        assert segment == " ".join(words)
+        if masked is not None:
+            assert len(masked) == len(folded) and masked.split() == words
+        starts, lens = word_spans(folded, masked)
+        assert [(s, s + n) for s, n in zip(starts, lens, strict=True)] == [
+            m.span() for m in re.finditer(r"\w+", folded)
+        ]
+
+
+@pytest.mark.parametrize(
+    ("query", "summary", "terms"),
+    [
+        # Word boundaries far from where single spacing puts them.
+        ("gamma", "alpha ---------------------------- beta!!! ... gamma", ("gamma",)),
+        (
+            '"beta gamma"',
+            "alpha, beta ...... gamma; beta gamma",
+            ("beta ...... gamma", "beta gamma"),
+        ),
+        ("beta NEAR/1 delta", "beta -- -- -- gamma .. .. delta", ("beta", "delta")),
+        # More words to place in one field than are placed one by one.
+        ("tar*", " ; ".join(f"Tar{i}" for i in range(20)), tuple(f"Tar{i}" for i in range(20))),
+        ('"tar1 tar2"', " ; ".join(f"Tar{i % 3}" for i in range(30)), ("Tar1 ; Tar2",)),
+        # Text in another script (the general split) and words that folding changes.
+        ("moskva", "Привет " * 60 + "\u041c\u041e\u0421\u041a\u0412\u0410, Moskvá", ("Moskvá",)),
+        ('"zhong wen"', "中文字 " * 80 + "Zhong,  Wén!", ("Zhong,  Wén",)),
+    ],
+)
+def test_terms_are_exact_original_text_whatever_the_spacing_and_script(
+    query: str, summary: str, terms: tuple[str, ...]
+) -> None:
+    [match] = RuleBook([Rule(id="r", query=query)]).match(article(summary))
+    assert match.terms == terms
+
+
+@pytest.mark.parametrize(
+    ("query", "summary", "fires"),
+    [
+        # The search starts at the literal's first occurrence; later ones still count.
+        ("/\\bcartel\\W+\\d+/", "cartel, and a cartel 12", True),
+        ("/\\bcartel\\W+\\d+/", "cartels 12 and the cartel", False),
+        ("/cartel\\d/", "xcartel cartel1", True),
+        # An upper-case pattern searches case-insensitively from the start.
+        ("/Cartel\\W+\\d+/", "the CARTEL 12", True),
+    ],
+)
+def test_regex_rules(query: str, summary: str, fires: bool) -> None:
+    assert bool(RuleBook([Rule(id="r", query=query)]).match(article(summary))) is fires
+
+
+@pytest.mark.parametrize(
+    ("pattern", "lead"),
+    [
+        ("\\bcartel\\W+\\d+", "cartel"),
+        ("tarif?", "tari"),
+        ("ab\\.c+d", "ab.c"),
+        ("abc{2}", "ab"),
+        ("a|b", ""),
+        ("(?i)abc", ""),
+        ("\\d+%", ""),
+        ("mex.co", "mex"),
+    ],
+)
+def test_leading_literal(pattern: str, lead: str) -> None:
+    assert leading_literal(pattern) == lead
+    if lead:
+        assert all(m.group().startswith(lead) for m in re.finditer(pattern, f"{lead}xx {lead}"))
