@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -27,7 +28,7 @@ from processors.pipeline import Pipeline, PipelineResult
 from processors.rules import RuleBook, RuleChanges, RulesWatcher
 from wirewatch import metrics
 from wirewatch.events import Article
-from wirewatch.kafka import ensure_topics
+from wirewatch.kafka import ensure_topics, make_producer
 from wirewatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -71,8 +72,6 @@ def create_app(settings: Settings) -> faust.App:
         broker_heartbeat_interval=min(3.0, p.session_timeout_s / 3),
     )
     raw = app.topic(topics.raw.name, key_serializer="raw", value_serializer="raw", internal=False)
-    events_topic = app.topic(topics.events.name, key_serializer="raw", value_serializer="raw")
-    alerts_topic = app.topic(topics.alerts.name, key_serializer="raw", value_serializer="raw")
     # Values are JSON (the app's default serializer), so the changelogs are readable too.
     # use_partitioner: batches (stream.take) write outside a single event's context;
     # the key then picks the changelog partition, which is all there is with one.
@@ -93,8 +92,10 @@ def create_app(settings: Settings) -> faust.App:
             len(alert_table),
         )
 
-    def handle(value: bytes) -> list[tuple[Any, bytes, bytes]]:
-        """Process one record; return (topic, key, value) to send. Tables updated here."""
+    alerts_name = topics.alerts.name
+
+    def handle(value: bytes, dirty: Dirty) -> list[tuple[str, bytes, bytes]]:
+        """Process one record; return (topic, key, value) to send; note state changes."""
         try:
             article = Article.model_validate_json(value)
         except ValidationError as exc:
@@ -102,28 +103,46 @@ def create_app(settings: Settings) -> faust.App:
             return []
         result = pipeline.process(article)
         record_metrics(article, result)
-        for state_key, record in result.dedup_updates:
-            _apply(dedup_table, state_key, record)
-        for state_key, record in result.alert_updates:
-            _apply(alert_table, state_key, record)
+        dirty.dedup.update(result.dedup_updates)
+        dirty.alerts.update(result.alert_updates)
         out = [
-            (events_topic, e.key if e.kind == "article" else e.story_id.encode(), e.to_bytes())
+            (
+                topics.events.name,
+                e.key if e.kind == "article" else e.story_id.encode(),
+                e.to_bytes(),
+            )
             for e in result.events
         ]
         for alert in result.alerts:
             log.info("alert %s (%s): %s", alert.alert_id, alert.reason, article.title)
-            out.append((alerts_topic, alert.key, alert.to_bytes()))
+            out.append((alerts_name, alert.key, alert.to_bytes()))
         return out
 
     @app.agent(raw)
     async def process_articles(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
-        # Batches amortise Faust's per-event cost; `within` bounds the added latency.
-        async for values in stream.take(p.batch_size, within=p.batch_within_s):
-            restore_once()
-            for value in values:
-                for topic, key, payload in handle(value):
-                    await topic.send(key=key, value=payload)
-            yield None
+        # Faust's per-message send costs more than the processing itself, so a
+        # batch's outputs go through one plain idempotent producer and are
+        # acknowledged before the batch's offsets can be committed (at least
+        # once), and each state key is written to its table once per batch.
+        producer = make_producer(settings.kafka, linger_ms=2)
+        await producer.start()
+        try:
+            async for values in stream.take(p.batch_size, within=p.batch_within_s):
+                restore_once()
+                dirty = Dirty()
+                sends = [
+                    await producer.send(topic, payload, key=key)
+                    for value in values
+                    for topic, key, payload in handle(value, dirty)
+                ]
+                for state_key, record in dirty.dedup.items():
+                    _apply(dedup_table, state_key, record)
+                for state_key, record in dirty.alerts.items():
+                    _apply(alert_table, state_key, record)
+                await asyncio.gather(*sends)
+                yield None
+        finally:
+            await producer.stop()
 
     def use_rules(book: RuleBook, changes: RuleChanges) -> None:
         # Swapping the reference is atomic for the agent: an article is matched
@@ -147,6 +166,14 @@ def create_app(settings: Settings) -> faust.App:
 
     app.task(watch_rules)
     return app
+
+
+@dataclass
+class Dirty:
+    """State keys changed during one batch; only the last value of each is written."""
+
+    dedup: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    alerts: dict[str, dict[str, Any] | None] = field(default_factory=dict)
 
 
 def record_metrics(article: Article, result: PipelineResult) -> None:
