@@ -46,7 +46,11 @@ faust_aiokafka.Transport.Producer = IdempotentProducer
 
 def build_pipeline(settings: Settings, rulebook: RuleBook | None) -> Pipeline:
     p = settings.processor
-    config = DedupConfig(window_hours=p.window_hours)
+    config = DedupConfig(
+        window_hours=p.window_hours,
+        duplicate_threshold=p.duplicate_threshold,
+        story_threshold=p.story_threshold,
+    )
     return Pipeline(StoryClusterer(config), rulebook, window=timedelta(hours=p.window_hours))
 
 

@@ -11,6 +11,7 @@ import typer
 from alerts.cli import alerts_app, run_dispatcher
 from ingest.cli import feeds_app, run_ingest
 from processors.cli import rules_app, run_processor
+from processors.replay import replay_command
 from wirewatch.cli_broker import broker_app
 from wirewatch.cli_status import status
 from wirewatch.cli_tail import tail
@@ -27,6 +28,7 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(alerts_app, name="alerts")
 app.command("tail")(tail)
 app.command("status")(status)
+app.command("replay")(replay_command)
 
 
 @app.callback()

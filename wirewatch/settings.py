@@ -110,8 +110,9 @@ class ProcessorSettings(_Section):
     rules_file: Path = Path("config/rules.yaml")
     window_hours: float = 72.0
     # Precision first: a wrong merge silences a story, a missed merge costs one alert.
+    # Both on processors.dedup's 0-100 scale (see DedupConfig for what they measure).
     duplicate_threshold: float = 90.0
-    story_threshold: float = 70.0
+    story_threshold: float = 90.0
     state_dir: Path = Path("var/faust")
     # How soon a standby worker takes over from a dead one (and a restarted one
     # gets its partitions back): Kafka waits this long for the lost member.
