@@ -11,8 +11,10 @@ evaluated. Scanning the article is :mod:`processors.rules_doc`.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from processors.query import And, Node, Not, Or, Regex, Words
 from processors.query_text import FIELDS, leading_literal, required_literal
@@ -33,6 +35,8 @@ class CWords:
         return self.whole or doc.occurs_in(self.lid, self.fields)
 
     def spans(self, doc: Doc) -> list[Span]:
+        if self.lid not in doc.found:  # the usual case in an OR-group under NEAR
+            return []
         width, fields = self.width, self.fields
         return [(f, p, p + width, ((at, width),)) for f, p, at in doc.hits(self.lid) if f in fields]
 
@@ -117,23 +121,37 @@ class CBool:
         for child in self.children:
             if not child.test(doc):
                 return False
-        return bool(self.spans(doc))
+        return bool(self._near(doc, first_only=True))
 
     def spans(self, doc: Doc) -> list[Span]:
         if self.op == "OR":
             return [s for c in self.children for s in _spans(c, doc)]
+        return self._near(doc, first_only=False)
+
+    def _near(self, doc: Doc, first_only: bool) -> list[Span]:
+        """Pairs of a left and a right span at most ``distance`` words apart (in any order)."""
         left, right = (_spans(c, doc) for c in self.children)
+        if not left or not right:
+            return []
+        # Only right spans starting in a window around each left span can be
+        # near it: bisect the window instead of pairing every two spans.
+        right.sort(key=_first_word)
+        firsts = [b[1] for b in right]
         distance = self.distance
+        reach = distance + 1 + max(b[2] - b[1] for b in right)
         out: list[Span] = []
-        for a in left:
-            field_a, lo_a, hi_a, parts_a = a
-            for field_b, lo_b, hi_b, parts_b in right:
+        for field_a, lo_a, hi_a, parts_a in left:
+            lo = bisect_left(firsts, lo_a - reach)
+            hi = bisect_right(firsts, hi_a + distance + 1)
+            for field_b, lo_b, hi_b, parts_b in right[lo:hi]:
                 # Overlapping spans are the same words, not two words near each other.
                 if field_a != field_b or (hi_a >= lo_b and hi_b >= lo_a):
                     continue
                 gap = lo_b - hi_a - 1 if lo_b > hi_a else lo_a - hi_b - 1
                 if gap <= distance:
                     out.append((field_a, min(lo_a, lo_b), max(hi_a, hi_b), parts_a + parts_b))
+                    if first_only:
+                        return out
         return out
 
     def clauses(self, costs: Sequence[float]) -> list[frozenset[int]]:
@@ -148,6 +166,7 @@ class CBool:
 
 
 Compiled = CWords | CRegex | CBool
+_first_word = itemgetter(1)
 
 
 def _spans(node: Compiled, doc: Doc) -> list[Span]:
