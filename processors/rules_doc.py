@@ -62,8 +62,8 @@ class Doc:
         segments: list[str] = []
         for index, name in enumerate(FIELDS):
             text = fields.get(name, "") if index in used else ""
-            folded = fold(text)
-            segment, masked = join_words(folded)
+            folded = fold(text) if text else ""
+            segment, masked = join_words(folded) if folded else ("", "")
             self.folded.append(folded)
             self.masked.append(masked)
             segments.append(segment)
