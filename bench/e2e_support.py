@@ -150,7 +150,12 @@ class Consumed:
 
 
 async def consume_until(
-    settings: Settings, topic: str, count: int, timeout_s: float, kind: str | None = None
+    settings: Settings,
+    topic: str,
+    count: int,
+    timeout_s: float,
+    kind: str | None = None,
+    idle_s: float = 60.0,
 ) -> Consumed:
     """Read ``topic`` from the start until ``count`` records (of ``kind``) or a timeout."""
     consumer = make_consumer(settings.kafka, topic, group_id=None)
@@ -158,9 +163,14 @@ async def consume_until(
     out = Consumed()
     needle = f'"kind":"{kind}"'.encode() if kind else b""
     deadline = time.monotonic() + timeout_s
+    last_seen = time.monotonic()
     try:
         while len(out.values) < count and time.monotonic() < deadline:
+            if time.monotonic() - last_seen > idle_s:
+                break  # nothing new for a while: report what arrived
             batch = await consumer.getmany(timeout_ms=200, max_records=2000)
+            if batch:
+                last_seen = time.monotonic()
             now = time.time()
             for records in batch.values():
                 for r in records:

@@ -84,11 +84,14 @@ def create_app(settings: Settings) -> faust.App:
     pipeline = build_pipeline(settings, watcher.book)
     restored = asyncio.Event()
 
-    def restore_once() -> None:
-        # Tables are recovered before the agent receives its first event.
+    async def restore_once() -> None:
+        # Tables are recovered before the agent receives its first event. A full
+        # window takes seconds to rebuild: off the event loop, so that consumer
+        # heartbeats go on and the group does not evict this worker meanwhile.
         if restored.is_set():
             return
-        pipeline.restore(dedup_table.items(), alert_table.items())
+        dedup_records, alert_records = list(dedup_table.items()), list(alert_table.items())
+        await asyncio.to_thread(pipeline.restore, dedup_records, alert_records)
         restored.set()
         log.info(
             "state restored: %d dedup records, %d alert records",
@@ -132,7 +135,7 @@ def create_app(settings: Settings) -> faust.App:
         await producer.start()
         try:
             async for values in stream.take(p.batch_size, within=p.batch_within_s):
-                restore_once()
+                await restore_once()
                 dirty = Dirty()
                 sends = [
                     await producer.send(topic, payload, key=key)
