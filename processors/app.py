@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 class IdempotentProducer(faust_aiokafka.Producer):
     """Faust enables idempotence only inside transactions; we want it always."""
 
+    # mode names a service's logger after its module; keep Faust's chatter under "faust".
+    logger = logging.getLogger("faust.transport.producer")
+
     def _settings_extra(self) -> dict[str, Any]:
         return {"acks": "all", "enable_idempotence": True}
 

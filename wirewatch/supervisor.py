@@ -39,6 +39,9 @@ def run_all(demo: bool = True) -> None:
             log.error("%s", exc)
             raise SystemExit(1) from exc
         log.info("Kafka is up at %s", broker.bootstrap)
+        # The stages (child processes) and this process talk to the broker just started.
+        os.environ["KAFKA_BOOTSTRAP"] = broker.bootstrap
+        settings = load_settings()
     try:
         asyncio.run(_run(settings, demo))
     except KeyboardInterrupt:
