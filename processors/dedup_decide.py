@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from processors.dedup_index import Entry, Story, WindowIndex
 from processors.dedup_score import PairScore, score_pair
@@ -59,8 +60,7 @@ class DedupConfig:
     max_window_articles: int = 250_000
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     """Where an article goes: the matched entry (None: a new story) and why."""
 
     matched: Entry | None
@@ -87,7 +87,8 @@ def match_signature(
     shared = [t for t in q.title_terms if story.terms.get(t, 0) >= need]
     if len(shared) < cfg.signature_terms:
         return 0.0, []
-    specific = max(story.terms[t] / max(1, index.df(t)) for t in shared)
+    df = index.df
+    specific = max([story.terms[t] / max(1, df(t)) for t in shared])
     if specific < cfg.signature_specificity:
         return 0.0, []
     return len(shared) + sum(story.terms[t] for t in shared) / story.members, shared
@@ -97,28 +98,22 @@ def decide(
     q: TextFeatures, index: WindowIndex, stories: dict[str, Story], cfg: DedupConfig
 ) -> Decision:
     """Find the copy or the story for the article with features ``q``."""
-    found, idf = index.candidates(list(q.title_terms + q.summary_terms), cfg.candidates)
+    found, idf = index.candidates(q.title_terms + q.summary_terms, cfg.candidates)
     summary_weights = {t: idf[t] for t in q.summary_terms}
     mass = sum(summary_weights.values())
     extra = (summary_weights, mass)
     best_copy: tuple[PairScore, Entry] | None = None
     per_story: dict[str, tuple[PairScore, Entry]] = {}
     neighbours: Counter[str] = Counter()
+    floor, threshold, near = cfg.summary_floor, cfg.story_threshold, cfg.neighbour_terms
     for _, cand in found:
-        pair = score_pair(
-            q,
-            cand.features,
-            summary_weights,
-            mass,
-            cand.summary_mass,
-            cfg.summary_floor,
-            cfg.story_threshold,
-        )
+        features = cand.features
+        pair = score_pair(q, features, summary_weights, mass, cand.summary_mass, floor, threshold)
         if pair.conflict:
             continue
         if best_copy is None or pair.copy > best_copy[0].copy:
             best_copy = (pair, cand)
-        if pair.shared_terms >= cfg.neighbour_terms:
+        if pair.shared_terms >= near:
             neighbours[cand.story_id] += 1
         held = per_story.get(cand.story_id)
         if held is None or pair.story > held[0].story:

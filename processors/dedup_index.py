@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -51,9 +51,10 @@ class Story:
     def add_member(self, features: TextFeatures) -> None:
         """Count one more article of this story in the window."""
         self.members += 1
-        for counter, keys in ((self.terms, features.title_terms), (self.places, features.places)):
-            for key in keys:
-                counter[key] += 1
+        # Counter.update counts an iterable in C.
+        self.terms.update(features.title_terms)
+        if features.places:
+            self.places.update(features.places)
 
     def remove_member(self, features: TextFeatures) -> None:
         """Forget an evicted article's contribution to the profile."""
@@ -125,7 +126,7 @@ class WindowIndex:
             yield entry
 
     def candidates(
-        self, terms: list[str], limit: int
+        self, terms: Sequence[str], limit: int
     ) -> tuple[list[tuple[float, Entry]], dict[str, float]]:
         """The ``limit`` entries sharing the most IDF weight with ``terms``, best first.
 
@@ -134,17 +135,10 @@ class WindowIndex:
         postings = self._postings
         size = len(self._order) + 2
         log = math.log
-        known: list[tuple[int, str]] = []
-        idf: dict[str, float] = {}
-        for t in terms:
-            bucket = postings.get(t)
-            if bucket is None:
-                idf[t] = log(size)
-            else:
-                df = len(bucket)
-                idf[t] = log(size / (df + 1))
-                known.append((df, t))
-        known.sort()
+        # A term not in the window has df 0: log(size / 1) is log(size) exactly.
+        dfs = [len(b) if b is not None else 0 for b in map(postings.get, terms)]
+        idf = dict(zip(terms, [log(size / (df + 1)) for df in dfs], strict=True))
+        known = sorted([(df, t) for df, t in zip(dfs, terms, strict=True) if df])
         scores: dict[Entry, float] = {}
         get = scores.get
         scan = self.postings_scan

@@ -99,20 +99,28 @@ _STEMS: dict[str, str] = {}
 _STEMS_CAP = 500_000
 
 
-def extract_terms(normalised: str) -> list[str]:
-    """Content terms of a normalised text, stemmed, stopwords removed, order kept."""
+def collect_terms(normalised: str) -> dict[str, None]:
+    """Content terms of a normalised text as dict keys (first-sight order)."""
     stems = _STEMS
     if len(stems) > _STEMS_CAP:
         stems.clear()
-    terms: dict[str, None] = {}
-    for tok in normalised.split():
-        stem = stems.get(tok)
-        if stem is None:
-            stop = tok in STOPWORDS or (len(tok) == 1 and not tok.isdigit())
-            stem = stems[tok] = "" if stop else stem_token(tok)
-        if stem:
-            terms[stem] = None
-    return list(terms)
+    tokens = normalised.split()
+    # One C-level lookup pass; the Python loop runs only for tokens never seen.
+    mapped = list(map(stems.get, tokens))
+    if None in mapped:
+        for i, stem in enumerate(mapped):
+            if stem is None:
+                tok = tokens[i]
+                stop = tok in STOPWORDS or (len(tok) == 1 and not tok.isdigit())
+                mapped[i] = stems[tok] = "" if stop else stem_token(tok)
+    terms = dict.fromkeys(mapped)
+    terms.pop("", None)  # stopwords
+    return terms  # type: ignore[return-value]  # the None holes were filled above
+
+
+def extract_terms(normalised: str) -> list[str]:
+    """Content terms of a normalised text, stemmed, stopwords removed, order kept."""
+    return list(collect_terms(normalised))
 
 
 def extract_numbers(normalised: str) -> frozenset[str]:
@@ -167,15 +175,22 @@ class TextFeatures:
     names: frozenset[str]  # proper-noun terms of a sentence-case title (empty otherwise)
 
 
+# Most articles name no number, country or person: they all share one empty set
+# instead of each keeping its own (less memory, fewer objects for the GC to walk).
+_NONE: frozenset[str] = frozenset()
+
+
 def build_features(title: str, summary: str, source: str, summary_chars: int) -> TextFeatures:
     """Compute the comparable features of an article's title and summary."""
     clean_title = strip_title_noise(title, source)
     norm_title = normalise_text(clean_title)
     # Cut the raw summary first: normalising a full-text body only to drop it is waste.
     norm_summary = normalise_text(summary[: summary_chars + 100])[:summary_chars]
-    title_terms = extract_terms(norm_title)
-    in_title = set(title_terms)
-    summary_terms = tuple(t for t in extract_terms(norm_summary) if t not in in_title)
+    title_terms = tuple(collect_terms(norm_title))
+    summary_dict = collect_terms(norm_summary)
+    for term in title_terms:
+        summary_dict.pop(term, None)
+    summary_terms = tuple(summary_dict)
     if clean_title == title.strip() and not _JOINER_CHARS.intersection(title):
         full_title = norm_title  # nothing stripped, nothing to join: the same text
     else:
@@ -185,11 +200,11 @@ def build_features(title: str, summary: str, source: str, summary_chars: int) ->
         title=norm_title,
         title_full=full_title,
         summary=norm_summary,
-        title_terms=tuple(title_terms),
+        title_terms=title_terms,
         summary_terms=summary_terms,
         title_set=frozenset(title_terms),
         # From the whole title: an outlet-like tail can be a date ("- March 10").
-        numbers=extract_numbers(full_title),
-        places=extract_places(f"{title} {summary[:_LEAD_CHARS]}", lead_tokens),
-        names=extract_names(clean_title),
+        numbers=extract_numbers(full_title) or _NONE,
+        places=extract_places(f"{title} {summary[:_LEAD_CHARS]}", lead_tokens) or _NONE,
+        names=extract_names(clean_title) or _NONE,
     )
