@@ -32,6 +32,11 @@ _ELLIPSIS = re.compile(r"\s*(?:\.\.\.|\u2026)\s*$")
 _POSSESSIVE = re.compile(r"['\u2019]s\b")
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*")
 _SPACES = re.compile(r"\s+")
+_DIGITS = "0123456789"
+# Every ASCII character that cannot be part of a token becomes a space.
+_SEPARATE = str.maketrans(
+    {chr(i): " " for i in range(128) if not (chr(i).isdigit() or "a" <= chr(i) <= "z")}
+)
 _JOINER_CHARS = frozenset("'\u2019-")
 _JOINERS = re.compile(r"(?<=\w)['\u2019-](?=\w)")
 # Countries named deep in a long body are context, not the event's place.
@@ -75,6 +80,12 @@ def normalise_text(text: str) -> str:
     folded = text.lower()
     if "'" in folded or "\u2019" in folded:
         folded = _POSSESSIVE.sub("", folded)
+    # Without a "." or "," that could join digits ("6.1", "1,000"), tokens are
+    # just the runs of [a-z0-9]: one C-level translate and split replace the regex.
+    if folded.isascii() and (
+        ("." not in folded and "," not in folded) or not any(d in folded for d in _DIGITS)
+    ):
+        return " ".join(folded.translate(_SEPARATE).split())
     return " ".join(_TOKEN.findall(folded))
 
 
