@@ -123,13 +123,16 @@ async def run_one(
     log = tmp / f"e2e-{batch}.log"
     procs = [spawn("process", env, log), spawn("dispatch", env, log)]
     try:
+        # The worker first recovers the whole window from its changelog: be patient.
         events = await consume_until(
-            s, s.kafka.topics.events.name, len(corpus), timeout_s=900, kind="article"
+            s, s.kafka.topics.events.name, len(corpus), timeout_s=900, kind="article", idle_s=300
         )
         missing = len(corpus) - len({NewsEvent.model_validate_json(v).article.id
                                      for v in events.values})  # fmt: skip
         if missing:
             print(f"!! {missing} of {len(corpus)} articles have no event (log: {log})", flush=True)
+        if not events.stamps:
+            raise SystemExit(f"no events at all; see {log}")
         throughput = (len(corpus) - 1) / max(events.stamps[-1] - events.stamps[0], 1e-9)
         decided = await consume_until(s, s.kafka.topics.alerts.name, 10**9, timeout_s=3)
 
