@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -47,7 +46,7 @@ from bench.e2e_support import (
     window_state,
     write_rules,
 )
-from tests.support import free_port
+from tests.support import free_port, spawn_stage
 from wirewatch.broker import LocalBroker
 from wirewatch.events import AlertDecision, Article, DeliveryAttempt, NewsEvent
 from wirewatch.kafka import ensure_topics, make_consumer, make_producer
@@ -56,13 +55,6 @@ from wirewatch.settings import BrokerSettings, KafkaSettings, Settings, load_set
 
 def settings_for(bootstrap: str, namespace: str) -> Settings:
     return load_settings(kafka=KafkaSettings(bootstrap=bootstrap, namespace=namespace))
-
-
-def spawn(stage: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "wirewatch", stage], env=env, stdout=out, stderr=out
-        )
 
 
 async def baseline(bootstrap: str, articles: list[Article]) -> float:
@@ -121,7 +113,7 @@ async def run_one(
     }
     produce_s = await produce_all(s, corpus)
     log = tmp / f"e2e-{batch}.log"
-    procs = [spawn("process", env, log), spawn("dispatch", env, log)]
+    procs = [spawn_stage("process", env, log), spawn_stage("dispatch", env, log)]
     try:
         # The worker first recovers the whole window from its changelog: be patient.
         events = await consume_until(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -10,3 +13,11 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def spawn_stage(stage: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Run ``wirewatch STAGE`` as production does, appending its output to ``log``."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "wirewatch", stage], env=env, stdout=out, stderr=out
+        )

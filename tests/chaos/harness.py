@@ -14,7 +14,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.support import free_port
+from tests.support import free_port, spawn_stage
 from wirewatch.events import NewsEvent, utcnow
 from wirewatch.kafka import make_consumer, topic_partitions
 from wirewatch.settings import KafkaSettings, Settings, load_settings
@@ -220,13 +219,7 @@ class Stack:
             self.spawn(stage)
 
     def spawn(self, stage: str) -> None:
-        with (self.tmp / f"{stage}.log").open("ab") as log:
-            self.procs[stage] = subprocess.Popen(
-                [sys.executable, "-m", "wirewatch", stage],
-                env=self.env,
-                stdout=log,
-                stderr=log,
-            )
+        self.procs[stage] = spawn_stage(stage, self.env, self.tmp / f"{stage}.log")
 
     def kill(self, stage: str) -> None:
         proc = self.procs[stage]

@@ -24,7 +24,7 @@ import yaml
 from aiohttp import web
 from aiosmtpd.controller import Controller
 
-from tests.support import free_port
+from tests.support import free_port, spawn_stage
 from wirewatch.demo.server import start_demo_server
 
 pytestmark = pytest.mark.integration
@@ -135,13 +135,6 @@ def write_config(
     }
 
 
-def spawn(stage: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "wirewatch", stage], env=env, stdout=out, stderr=out
-        )
-
-
 async def wait_until(predicate: Any, timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -177,7 +170,7 @@ async def test_demo_story_alerts_once_per_rule_and_copy_is_a_duplicate(
         "WIREWATCH_KAFKA__NAMESPACE": unique_name("e2e"),
         **write_config(tmp_path, repo_root, demo_feeds, smtp_port, hook_port),
     }
-    procs = [spawn(s, env, tmp_path / f"{s}.log") for s in ("process", "dispatch", "ingest")]
+    procs = [spawn_stage(s, env, tmp_path / f"{s}.log") for s in ("process", "dispatch", "ingest")]
     try:
         got_all = await wait_until(lambda: len(inbox.messages) >= 2 and len(posts) >= 2, 120)
         logs = {p.name: p.read_text(errors="replace")[-3000:] for p in tmp_path.glob("*.log")}

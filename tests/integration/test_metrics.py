@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +13,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support import free_port
+from tests.support import free_port, spawn_stage
 from wirewatch.demo.server import start_demo_server
 
 pytestmark = pytest.mark.integration
@@ -64,14 +62,7 @@ async def test_ingest_and_processor_metrics(
         "WIREWATCH_METRICS__INGEST_PORT": str(ingest_port),
         "WIREWATCH_METRICS__PROCESSOR_PORT": str(processor_port),
     }
-    procs = []
-    for stage in ("process", "ingest"):
-        with (tmp_path / f"{stage}.log").open("wb") as log:
-            procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "wirewatch", stage], env=env, stdout=log, stderr=log
-                )
-            )
+    procs = [spawn_stage(s, env, tmp_path / f"{s}.log") for s in ("process", "ingest")]
     ingest: dict[str, float] = {}
     processor: dict[str, float] = {}
     try:

@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +15,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer
 
+from tests.support import spawn_stage
 from wirewatch.events import AlertDecision, Article, NewsEvent, utcnow
 from wirewatch.kafka import ensure_topics, make_producer
 from wirewatch.settings import KafkaSettings, Settings, load_settings
@@ -36,13 +35,6 @@ BEFORE = [
     ("Kyodo", "Japan's central bank holds interest rates steady, signals patience"),
 ]
 AFTER = ("AP", "Magnitude 7.1 earthquake strikes off coast of northern Chile")
-
-
-def start_processor(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "wirewatch", "process"], env=env, stdout=out, stderr=out
-        )
 
 
 async def produce(settings: Settings, articles: list[Article]) -> None:
@@ -105,7 +97,7 @@ async def test_near_duplicate_after_kill_9_joins_the_story_from_before(
     log = tmp_path / "processor.log"
     events_topic = settings.kafka.topics.events.name
 
-    proc = start_processor(env, log)
+    proc = spawn_stage("process", env, log)
     try:
         await produce(settings, before)
         seen = await collect(settings, events_topic, lambda v: len(v) >= len(before), 90)
@@ -117,7 +109,7 @@ async def test_near_duplicate_after_kill_9_joins_the_story_from_before(
         proc.wait(10)
     first = {e.article.id: e for e in map(NewsEvent.model_validate_json, seen)}
 
-    proc = start_processor(env, log)
+    proc = spawn_stage("process", env, log)
     try:
         late = Article(id="post-0", title=AFTER[1], source=AFTER[0], published=utcnow())
         await produce(settings, [late])
