@@ -118,8 +118,10 @@ class LocalBroker:
         if (self.log_dir / "meta.properties").exists():
             return
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        # "--cluster-id=ID" in one word: a URL-safe id may start with "-", which
+        # the tool's argument parser would otherwise take for an option.
         cmd = [java, "-cp", classpath, "kafka.tools.StorageTool", "format",
-               "-t", cluster_id, "-c", str(self.properties)]  # fmt: skip
+               f"--cluster-id={cluster_id}", "-c", str(self.properties)]  # fmt: skip
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603
         if result.returncode != 0:
             raise BrokerError("Formatting KRaft storage failed:\n" + result.stderr[-2000:])
