@@ -84,25 +84,23 @@ def create_app(settings: Settings) -> faust.App:
     # the key then picks the changelog partition, which is all there is with one.
     dedup_table = app.Table("dedup-state", partitions=topics.raw.partitions, use_partitioner=True)
     alert_table = app.Table("alert-state", partitions=topics.raw.partitions, use_partitioner=True)
-    current = Current(build_pipeline(settings, watcher.book))
+    pipeline = build_pipeline(settings, watcher.book)
+    restored = asyncio.Event()
 
-    async def rebuild_from_tables() -> None:
-        # Faust calls this after table recovery and before it resumes the stream
-        # partitions, so no article is handled against a half-built window. It
-        # runs after every rebalance: the tables are the truth, memory follows.
-        # The rebuild takes seconds for a full window; off the event loop,
-        # consumer heartbeats go on meanwhile.
-        fresh = build_pipeline(settings, watcher.book)
+    async def restore_once() -> None:
+        # Tables are recovered before the agent receives its first event. A full
+        # window takes seconds to rebuild: off the event loop, so that consumer
+        # heartbeats go on and the group does not evict this worker meanwhile.
+        if restored.is_set():
+            return
         dedup_records, alert_records = list(dedup_table.items()), list(alert_table.items())
-        await asyncio.to_thread(fresh.restore, dedup_records, alert_records)
-        current.pipeline = fresh
+        await asyncio.to_thread(pipeline.restore, dedup_records, alert_records)
+        restored.set()
         log.info(
             "state restored: %d dedup records, %d alert records",
-            len(dedup_records),
-            len(alert_records),
+            len(dedup_table),
+            len(alert_table),
         )
-
-    dedup_table.on_recover(rebuild_from_tables)
 
     alerts_name = topics.alerts.name
 
@@ -113,7 +111,7 @@ def create_app(settings: Settings) -> faust.App:
         except ValidationError as exc:
             log.error("skipping unreadable record on %s: %s", topics.raw.name, exc)
             return []
-        result = current.pipeline.process(article)
+        result = pipeline.process(article)
         record_metrics(article, result)
         dirty.dedup.update(result.dedup_updates)
         dirty.alerts.update(result.alert_updates)
@@ -140,6 +138,7 @@ def create_app(settings: Settings) -> faust.App:
         await producer.start()
         try:
             async for values in stream.take(p.batch_size, within=p.batch_within_s):
+                await restore_once()
                 dirty = Dirty()
                 sends = [
                     await producer.send(topic, payload, key=key)
@@ -158,7 +157,7 @@ def create_app(settings: Settings) -> faust.App:
     def use_rules(book: RuleBook, changes: RuleChanges) -> None:
         # Swapping the reference is atomic for the agent: an article is matched
         # against one whole book, never half of an edit.
-        current.pipeline.rulebook = book
+        pipeline.rulebook = book
         metrics.RULES_VERSION.clear()
         metrics.RULES_VERSION.labels(book.version).set(1)
 
@@ -177,13 +176,6 @@ def create_app(settings: Settings) -> faust.App:
 
     app.task(watch_rules)
     return app
-
-
-@dataclass
-class Current:
-    """The pipeline in use; replaced wholesale when state is rebuilt after a rebalance."""
-
-    pipeline: Pipeline
 
 
 @dataclass
