@@ -17,13 +17,15 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import faust
+from aiokafka import TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from pydantic import ValidationError
 
 from processors.dedup import DedupConfig, StoryClusterer
+from processors.offset_guard import OffsetGuard, Record, merge, progress_key, read_range
 from processors.pipeline import Pipeline, PipelineResult
 from processors.rules import RuleBook, RuleChanges, RulesWatcher
 from wirewatch import metrics
@@ -85,22 +87,41 @@ def create_app(settings: Settings) -> faust.App:
     dedup_table = app.Table("dedup-state", partitions=topics.raw.partitions, use_partitioner=True)
     alert_table = app.Table("alert-state", partitions=topics.raw.partitions, use_partitioner=True)
     pipeline = build_pipeline(settings, watcher.book)
+    # The next offset this worker expects per partition (see processors.offset_guard).
+    progress_table = app.Table("progress", partitions=topics.raw.partitions, use_partitioner=True)
+    guard = OffsetGuard()
     restored = asyncio.Event()
 
-    async def restore_once() -> None:
+    async def restore_once(tps: set[TopicPartition]) -> None:
         # Tables are recovered before the agent receives its first event. A full
         # window takes seconds to rebuild: off the event loop, so that consumer
         # heartbeats go on and the group does not evict this worker meanwhile.
-        if restored.is_set():
+        if restored.is_set() and not _moved_on(tps):
             return
+        if restored.is_set():
+            # Another worker handled these partitions since this one last did
+            # (a takeover and back): the in-memory window is stale.
+            log.warning("partitions came back after another worker's turn: rebuilding state")
+            pipeline.reset()
         dedup_records, alert_records = list(dedup_table.items()), list(alert_table.items())
         await asyncio.to_thread(pipeline.restore, dedup_records, alert_records)
+        for key, value in progress_table.items():
+            topic, _, partition = str(key).rpartition(":")
+            tp = TopicPartition(topic, int(partition))
+            guard.expected[tp] = max(guard.expected.get(tp, 0), int(value["next"]))
         restored.set()
         log.info(
             "state restored: %d dedup records, %d alert records",
             len(dedup_table),
             len(alert_table),
         )
+
+    def _moved_on(tps: set[TopicPartition]) -> bool:
+        for tp in tps:
+            persisted = progress_table.get(progress_key(tp))
+            if persisted is not None and int(persisted["next"]) > guard.expected.get(tp, 0):
+                return True
+        return False
 
     alerts_name = topics.alerts.name
 
@@ -128,6 +149,17 @@ def create_app(settings: Settings) -> faust.App:
             out.append((alerts_name, alert.key, alert.to_bytes()))
         return out
 
+    async def fill_holes(records: list[Record]) -> list[Record]:
+        holes = guard.holes(records)
+        if not holes:
+            return records
+        refetched: list[Record] = []
+        for tp, start, end in holes:
+            log.warning("stream skipped offsets %d-%d of %s: re-reading them", start, end - 1, tp)
+            metrics.SKIPPED_REREAD.inc(end - start)
+            refetched += await read_range(settings.kafka, tp, start, end)
+        return merge(records, refetched)
+
     @app.agent(raw)
     async def process_articles(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         # Faust's per-message send costs more than the processing itself, so a
@@ -137,18 +169,25 @@ def create_app(settings: Settings) -> faust.App:
         producer = make_producer(settings.kafka, linger_ms=2)
         await producer.start()
         try:
-            async for values in stream.take(p.batch_size, within=p.batch_within_s):
-                await restore_once()
+            # take_events, not take: the offsets are needed (see OffsetGuard).
+            # Faust's StreamT protocol does not declare it; faust.Stream has it.
+            batches = cast(Any, stream).take_events(p.batch_size, within=p.batch_within_s)
+            async for events in batches:
+                records = [(_tp(e.message), e.message.offset, e.value) for e in events]
+                await restore_once({tp for tp, _, _ in records})
+                records = await fill_holes(records)
                 dirty = Dirty()
                 sends = [
                     await producer.send(topic, payload, key=key)
-                    for value in values
+                    for _, _, value in records
                     for topic, key, payload in handle(value, dirty)
                 ]
                 for state_key, record in dirty.dedup.items():
                     _apply(dedup_table, state_key, record)
                 for state_key, record in dirty.alerts.items():
                     _apply(alert_table, state_key, record)
+                for tp, expected in guard.advance(records).items():
+                    progress_table[progress_key(tp)] = {"next": expected}
                 await asyncio.gather(*sends)
                 yield None
         finally:
@@ -199,6 +238,10 @@ def record_metrics(article: Article, result: PipelineResult) -> None:
         metrics.ALERT_DECISIONS.labels(alert.reason).inc()
     latency = (first.processed_at - article.fetched_at).total_seconds()
     metrics.PROCESSING_LATENCY.observe(max(latency, 0.0))
+
+
+def _tp(message: Any) -> TopicPartition:
+    return TopicPartition(message.topic, message.partition)
 
 
 def _apply(table: Any, key: str, record: dict[str, Any] | None) -> None:

@@ -60,6 +60,13 @@ class Pipeline:
         self._expiry: deque[tuple[float, str]] = deque()
 
     # -- recovery -----------------------------------------------------------
+    def reset(self) -> None:
+        """Forget all in-memory state (before a fresh :meth:`restore`)."""
+        self.clusterer = StoryClusterer(self.clusterer.config)
+        self._alert_state.clear()
+        self._rules_by_story.clear()
+        self._expiry.clear()
+
     def restore(
         self,
         dedup_records: Iterable[tuple[str, dict[str, Any]]],

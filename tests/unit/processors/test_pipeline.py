@@ -128,3 +128,24 @@ def test_different_events_of_the_same_type_alert_separately() -> None:
     events, alerts = run(pipeline, items)
     assert events[0].story_id != events[1].story_id
     assert len([a for a in alerts if a.rule.rule_id == "quake"]) == 2
+
+
+def test_reset_then_restore_takes_state_written_by_another_worker() -> None:
+    """A worker whose partitions come back after a takeover rebuilds from the tables."""
+    stale = make_pipeline()
+    run(stale, [article(0, "Reuters", COPIES[0][1])])
+    other = make_pipeline()
+    dedup_state: dict[str, Any] = {}
+    alert_state: dict[str, Any] = {}
+    result = other.process(article(5, "AP", "Parliament passes the budget after a late vote"))
+    persist(dedup_state, result.dedup_updates)
+    persist(alert_state, result.alert_updates)
+
+    stale.reset()
+    assert len(stale.clusterer) == 0
+    stale.restore(dedup_state.items(), alert_state.items())
+    again = stale.process(article(6, "BBC", "Parliament passes the budget after a late vote"))
+    assert again.events[0].story_id == result.events[0].story_id
+    # The article the stale worker had seen before the takeover is gone with it.
+    fresh = stale.process(article(7, "DW", COPIES[0][1]))
+    assert fresh.new_story
