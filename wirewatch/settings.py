@@ -177,8 +177,10 @@ class Settings(BaseSettings):
     @classmethod
     def _kafka_bootstrap_shortcut(cls, data: Any) -> Any:
         # KAFKA_BOOTSTRAP is what users and CI already export; honour it.
+        # A KafkaSettings object passed in code is explicit and wins (tests and
+        # benchmarks that start their own broker pass one).
         bootstrap = os.environ.get("KAFKA_BOOTSTRAP")
-        if bootstrap and isinstance(data, dict):
+        if bootstrap and isinstance(data, dict) and not isinstance(data.get("kafka"), BaseModel):
             kafka = dict(data.get("kafka") or {})
             kafka["bootstrap"] = bootstrap
             data = {**data, "kafka": kafka}
