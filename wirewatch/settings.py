@@ -120,6 +120,9 @@ class ProcessorSettings(_Section):
     # Records handled per batch, and the longest wait to fill one (latency bound).
     batch_size: int = 100
     batch_within_s: float = 0.02
+    # Batches whose outputs may still be on their way to the broker while the
+    # next one is processed (their records are acknowledged once they land).
+    in_flight: int = 2
     web_port: int = 6066
 
 
