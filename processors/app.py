@@ -28,6 +28,7 @@ from pydantic import ValidationError
 
 from processors.dedup import DedupConfig, StoryClusterer
 from processors.offset_guard import OffsetGuard, Record, merge, progress_key, read_range
+from processors.outbox import Outbox
 from processors.pipeline import Pipeline, PipelineResult
 from processors.rules import RuleBook, RuleChanges, RulesWatcher
 from wirewatch import metrics
@@ -170,16 +171,21 @@ def create_app(settings: Settings) -> faust.App:
     @app.agent(raw)
     async def process_articles(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         # Faust's per-message send costs more than the processing itself, so a
-        # batch's outputs go through one plain idempotent producer, and each
-        # state key is written to its table once per batch. A batch's records
-        # are acknowledged (so their offsets can be committed) only once the
-        # broker has all its outputs: at least once. Waiting for that before
-        # taking the next batch left the worker idle for a broker round trip
-        # per batch, so up to ``in_flight`` batches await their outputs while
-        # the next one is processed.
-        producer = make_producer(settings.kafka, linger_ms=2)
+        # batch's outputs, table changelogs included, go through one plain
+        # idempotent producer as whole batches (see Outbox), and each state key
+        # is written once per batch. A batch's records are acknowledged (so
+        # their offsets can be committed) only once the broker has all its
+        # outputs: at least once. Waiting for that before taking the next batch
+        # left the worker idle for a broker round trip per batch, so up to
+        # ``in_flight`` batches await their outputs while the next is processed.
+        # Kafka batches up to 512 KiB: a batch's events fit in a handful.
+        producer = make_producer(settings.kafka, linger_ms=2, max_batch_size=512 * 1024)
         await producer.start()
         pending: deque[asyncio.Future[None]] = deque()
+        changelogs = [cast(Any, t).changelog_topic_name for t in (dedup_table, alert_table)]
+        changelogs.append(cast(Any, progress_table).changelog_topic_name)
+        outputs = [topics.events.name, alerts_name, *changelogs]
+        outbox = Outbox(producer, {t: sorted(await producer.partitions_for(t)) for t in outputs})
 
         async def confirm(sends: list[asyncio.Future[Any]], events: list[Any]) -> None:
             await asyncio.gather(*sends)
@@ -196,17 +202,16 @@ def create_app(settings: Settings) -> faust.App:
                 await restore_once({tp for tp, _, _ in records})
                 records = await fill_holes(records)
                 dirty = Dirty()
-                sends = [
-                    await producer.send(topic, payload, key=key)
-                    for _, _, value in records
-                    for topic, key, payload in handle(value, dirty)
-                ]
+                for _, _, value in records:
+                    for topic, key, payload in handle(value, dirty):
+                        outbox.add(topic, key, payload)
                 for state_key, record in dirty.dedup.items():
-                    _apply(dedup_table, state_key, record)
+                    outbox.put_state(dedup_table, state_key, record)
                 for state_key, record in dirty.alerts.items():
-                    _apply(alert_table, state_key, record)
+                    outbox.put_state(alert_table, state_key, record)
                 for tp, expected in guard.advance(records).items():
-                    progress_table[progress_key(tp)] = {"next": expected}
+                    outbox.put_state(progress_table, progress_key(tp), {"next": expected})
+                sends = await outbox.send()
                 pending.append(asyncio.ensure_future(confirm(sends, list(events))))
                 # A failed send raises here and stops the worker unacknowledged.
                 while pending and (len(pending) > p.in_flight or pending[0].done()):
@@ -267,13 +272,6 @@ def record_metrics(article: Article, result: PipelineResult) -> None:
 
 def _tp(message: Any) -> TopicPartition:
     return TopicPartition(message.topic, message.partition)
-
-
-def _apply(table: Any, key: str, record: dict[str, Any] | None) -> None:
-    if record is None:
-        table.pop(key, None)
-    else:
-        table[key] = record
 
 
 def run_worker(settings: Settings) -> None:
