@@ -185,7 +185,7 @@ def create_app(settings: Settings) -> faust.App:
         changelogs = [cast(Any, t).changelog_topic_name for t in (dedup_table, alert_table)]
         changelogs.append(cast(Any, progress_table).changelog_topic_name)
         outputs = [topics.events.name, alerts_name, *changelogs]
-        outbox = Outbox(producer, {t: sorted(await producer.partitions_for(t)) for t in outputs})
+        outbox: Outbox | None = None
 
         async def confirm(sends: list[asyncio.Future[Any]], events: list[Any]) -> None:
             await asyncio.gather(*sends)
@@ -201,6 +201,10 @@ def create_app(settings: Settings) -> faust.App:
                 records = [(_tp(e.message), e.message.offset, e.value) for e in events]
                 await restore_once({tp for tp, _, _ in records})
                 records = await fill_holes(records)
+                if outbox is None:
+                    # Only now: Faust creates the changelog topics during start-up.
+                    parts = {t: sorted(await producer.partitions_for(t)) for t in outputs}
+                    outbox = Outbox(producer, parts)
                 dirty = Dirty()
                 for _, _, value in records:
                     for topic, key, payload in handle(value, dirty):
