@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -21,3 +22,15 @@ def spawn_stage(stage: str, env: dict[str, str], log: Path) -> subprocess.Popen[
         return subprocess.Popen(
             [sys.executable, "-m", "wirewatch", stage], env=env, stdout=out, stderr=out
         )
+
+
+def processor_env(bootstrap: str, namespace: str, rules: Path, tmp: Path) -> dict[str, str]:
+    """Environment for a ``wirewatch process`` worker of its own: namespace, rules, state."""
+    return {
+        **os.environ,
+        "KAFKA_BOOTSTRAP": bootstrap,
+        "WIREWATCH_KAFKA__NAMESPACE": namespace,
+        "WIREWATCH_PROCESSOR__RULES_FILE": str(rules),
+        "WIREWATCH_PROCESSOR__STATE_DIR": str(tmp / "faust"),
+        "WIREWATCH_ALERTS__NOTIFY_FILE": str(tmp / "no-notify.yaml"),
+    }

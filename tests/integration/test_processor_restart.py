@@ -6,7 +6,6 @@ Real broker, real Faust worker subprocess, SIGKILL (no graceful shutdown).
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 from collections.abc import Callable
 from datetime import timedelta
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from tests.support import spawn_stage
+from tests.support import processor_env, spawn_stage
 from wirewatch.events import AlertDecision, Article, NewsEvent, utcnow
 from wirewatch.kafka import ensure_topics, make_producer
 from wirewatch.settings import KafkaSettings, Settings, load_settings
@@ -77,14 +76,7 @@ async def test_near_duplicate_after_kill_9_joins_the_story_from_before(
 ) -> None:
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES)
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "WIREWATCH_KAFKA__NAMESPACE": unique_name("restart"),
-        "WIREWATCH_PROCESSOR__RULES_FILE": str(rules),
-        "WIREWATCH_PROCESSOR__STATE_DIR": str(tmp_path / "faust"),
-        "WIREWATCH_ALERTS__NOTIFY_FILE": str(tmp_path / "none.yaml"),
-    }
+    env = processor_env(kafka_bootstrap, unique_name("restart"), rules, tmp_path)
     settings = load_settings(
         kafka=KafkaSettings(bootstrap=kafka_bootstrap, namespace=env["WIREWATCH_KAFKA__NAMESPACE"])
     )
@@ -146,14 +138,7 @@ async def test_records_committed_past_unprocessed_are_read_back(
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES)
     namespace = unique_name("holes")
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "WIREWATCH_KAFKA__NAMESPACE": namespace,
-        "WIREWATCH_PROCESSOR__RULES_FILE": str(rules),
-        "WIREWATCH_PROCESSOR__STATE_DIR": str(tmp_path / "faust"),
-        "WIREWATCH_ALERTS__NOTIFY_FILE": str(tmp_path / "none.yaml"),
-    }
+    env = processor_env(kafka_bootstrap, namespace, rules, tmp_path)
     settings = load_settings(kafka=KafkaSettings(bootstrap=kafka_bootstrap, namespace=namespace))
     await ensure_topics(settings.kafka)
     raw, events_topic = settings.kafka.topics.raw.name, settings.kafka.topics.events.name

@@ -21,6 +21,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from processors.rules import hash_content
+from tests.support import processor_env
 from wirewatch.events import Article, NewsEvent
 from wirewatch.kafka import ensure_topics, make_producer
 from wirewatch.settings import KafkaSettings, Settings, load_settings
@@ -86,14 +87,7 @@ async def setup(
     namespace = unique_name("hotreload")
     rules = tmp_path / "rules.yaml"
     rules.write_text(V1, encoding="utf-8")
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "WIREWATCH_KAFKA__NAMESPACE": namespace,
-        "WIREWATCH_PROCESSOR__RULES_FILE": str(rules),
-        "WIREWATCH_PROCESSOR__STATE_DIR": str(tmp_path / "faust"),
-        "WIREWATCH_ALERTS__NOTIFY_FILE": str(tmp_path / "no-notify.yaml"),
-    }
+    env = processor_env(kafka_bootstrap, namespace, rules, tmp_path)
     settings = load_settings(kafka=KafkaSettings(bootstrap=kafka_bootstrap, namespace=namespace))
     await ensure_topics(settings.kafka)
     log = tmp_path / "processor.log"
