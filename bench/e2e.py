@@ -132,10 +132,11 @@ async def run_one(
         fresh = probe_articles(int(args.rate * args.latency_seconds), args.seed + batch)
         waiting = asyncio.create_task(
             consume_until(
-                s, s.kafka.topics.events.name, len(corpus) + len(fresh),
-                timeout_s=args.latency_seconds + 60, kind="article",
+                s, s.kafka.topics.events.name, len(fresh),
+                timeout_s=args.latency_seconds + 60, kind="article", from_end=True,
             )
         )  # fmt: skip
+        await asyncio.sleep(2)  # the reader is positioned at the end before probes go out
         await produce_all(s, fresh, rate=args.rate)
         tail = await waiting
         await asyncio.sleep(5)  # let the dispatcher finish its last sends

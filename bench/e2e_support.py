@@ -18,7 +18,7 @@ from bench.rules_bench import generate_rules, synthetic_vocab
 from processors.dedup import StoryClusterer
 from tests.support import free_port
 from wirewatch.events import Article, utcnow
-from wirewatch.kafka import ensure_topics, make_consumer, make_producer
+from wirewatch.kafka import ensure_topics, make_consumer, make_producer, topic_partitions
 from wirewatch.settings import Settings, TopicSpec
 
 SOURCES = [f"Outlet {i}" for i in range(60)]
@@ -156,10 +156,21 @@ async def consume_until(
     timeout_s: float,
     kind: str | None = None,
     idle_s: float = 60.0,
+    from_end: bool = False,
 ) -> Consumed:
-    """Read ``topic`` from the start until ``count`` records (of ``kind``) or a timeout."""
-    consumer = make_consumer(settings.kafka, topic, group_id=None)
+    """Read ``topic`` from the start (or only what comes next) until ``count`` records or a timeout.
+
+    Latency probes read ``from_end``: reading a backlog of earlier events first
+    delayed the probes' receive stamps by seconds and inflated the latency.
+    """
+    consumer = make_consumer(settings.kafka, *(() if from_end else (topic,)), group_id=None)
     await consumer.start()
+    if from_end:
+        tps = await topic_partitions(settings.kafka, topic)
+        consumer.assign(tps)
+        await consumer.seek_to_end(*tps)
+        for tp in tps:
+            await consumer.position(tp)  # resolve the end now, before probes are produced
     out = Consumed()
     needle = f'"kind":"{kind}"'.encode() if kind else b""
     deadline = time.monotonic() + timeout_s
