@@ -89,12 +89,6 @@ class WindowIndex:
         postings = self._postings.get(term)
         return 0 if postings is None else len(postings)
 
-    def idf(self, term: str) -> float:
-        """Inverse document frequency of a term over the current window."""
-        postings = self._postings.get(term)
-        df = len(postings) if postings is not None else 0
-        return math.log((len(self._order) + 2) / (df + 1))
-
     def add(self, entry: Entry) -> None:
         """Insert an entry; callers insert in non-decreasing ``ts`` order."""
         self.entries[entry.article_id] = entry
