@@ -43,12 +43,17 @@ _JOINERS = re.compile(r"(?<=\w)['\u2019-](?=\w)")
 _LEAD_CHARS = 300
 
 
+def strip_accents(text: str) -> str:
+    """Drop combining marks after NFKD decomposition ("Zürich" -> "Zurich"); ASCII as is."""
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
 def fold_text(text: str) -> str:
     """Lower-case, strip accents and collapse whitespace."""
-    if not text.isascii():
-        decomposed = unicodedata.normalize("NFKD", text)
-        text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _SPACES.sub(" ", text).strip().lower()
+    return _SPACES.sub(" ", strip_accents(text)).strip().lower()
 
 
 def strip_title_noise(title: str, source: str = "") -> str:
@@ -74,10 +79,7 @@ def strip_title_noise(title: str, source: str = "") -> str:
 
 def normalise_text(text: str) -> str:
     """Fold and reduce to space-separated word tokens (punctuation removed)."""
-    if not text.isascii():
-        decomposed = unicodedata.normalize("NFKD", text)
-        text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    folded = text.lower()
+    folded = strip_accents(text).lower()
     if "'" in folded or "\u2019" in folded:
         folded = _POSSESSIVE.sub("", folded)
     # Without a "." or "," that could join digits ("6.1", "1,000"), tokens are
