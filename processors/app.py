@@ -1,10 +1,12 @@
 """Faust wiring only: topics, tables and one agent around the pure Pipeline.
 
-State lives in two changelog-backed tables:
+State lives in three changelog-backed tables:
 - ``dedup-state``: the clusterer's window (article fingerprints, story ids);
-- ``alert-state``: which (rule, story) pairs are pending, alerted or followed up.
-A restarted worker recovers both from their changelogs before its agent sees
-the next article, then rebuilds the in-memory index from them.
+- ``alert-state``: which (rule, story) pairs are pending, alerted or followed up;
+- ``progress``: the next offset expected per partition (processors.offset_guard).
+A restarted worker recovers them from their changelogs before its agent sees
+the next article, then rebuilds the in-memory index from them. The agent
+writes them through processors.outbox, not Faust's per-key table API.
 
 ``news.raw`` has one partition (see settings): clustering needs every article
 in one window. A second worker is a hot standby that takes over on failure.
@@ -84,9 +86,9 @@ def create_app(settings: Settings) -> faust.App:
         broker_heartbeat_interval=min(3.0, p.session_timeout_s / 3),
     )
     raw = app.topic(topics.raw.name, key_serializer="raw", value_serializer="raw", internal=False)
-    # Values are JSON (the app's default serializer), so the changelogs are readable too.
-    # use_partitioner: batches (stream.take) write outside a single event's context;
-    # the key then picks the changelog partition, which is all there is with one.
+    # Changelog keys and values are JSON, so the changelogs are readable too. The
+    # agent writes them itself (Outbox.put_state), outside any one event's context;
+    # use_partitioner keeps Faust from expecting an event for any write of its own.
     dedup_table = app.Table("dedup-state", partitions=topics.raw.partitions, use_partitioner=True)
     alert_table = app.Table("alert-state", partitions=topics.raw.partitions, use_partitioner=True)
     pipeline = build_pipeline(settings, watcher.book)
@@ -113,10 +115,7 @@ def create_app(settings: Settings) -> faust.App:
         # (p99 latency). Frozen, they are left out of every later collection.
         gc.collect()
         gc.freeze()
-        for key, value in progress_table.items():
-            topic, _, partition = str(key).rpartition(":")
-            tp = TopicPartition(topic, int(partition))
-            guard.expected[tp] = max(guard.expected.get(tp, 0), int(value["next"]))
+        guard.load(progress_table.items())
         restored.set()
         log.info(
             "state restored: %d dedup records, %d alert records",

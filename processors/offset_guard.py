@@ -54,6 +54,13 @@ class OffsetGuard:
                 cursor[tp] = offset + 1
         return found
 
+    def load(self, persisted: Iterable[tuple[str, dict[str, int]]]) -> None:
+        """Take the expected offsets persisted under :func:`progress_key` (never moving back)."""
+        for key, value in persisted:
+            topic, _, partition = key.rpartition(":")
+            tp = TopicPartition(topic, int(partition))
+            self.expected[tp] = max(self.expected.get(tp, 0), int(value["next"]))
+
     def advance(self, records: Iterable[Record]) -> dict[TopicPartition, int]:
         """Record a handled batch; return the partitions whose expected offset moved."""
         moved: dict[TopicPartition, int] = {}

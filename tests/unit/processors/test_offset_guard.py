@@ -48,3 +48,9 @@ def test_merge_puts_refetched_records_in_offset_order() -> None:
 
 def test_progress_key_names_topic_and_partition() -> None:
     assert progress_key(B) == "news.raw:1"
+
+
+def test_load_reads_persisted_progress_and_never_moves_back() -> None:
+    guard = OffsetGuard({A: 50})
+    guard.load([(progress_key(A), {"next": 40}), (progress_key(B), {"next": 7})])
+    assert guard.expected == {A: 50, B: 7}
