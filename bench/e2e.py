@@ -46,7 +46,7 @@ from bench.e2e_support import (
     window_state,
     write_rules,
 )
-from tests.support import free_port, spawn_stage
+from tests.support import free_port, spawn_stage, stop_stages
 from wirewatch.broker import LocalBroker
 from wirewatch.events import AlertDecision, Article, DeliveryAttempt, NewsEvent
 from wirewatch.kafka import ensure_topics, make_consumer, make_producer
@@ -143,10 +143,7 @@ async def run_one(
         alerts = await consume_until(s, s.kafka.topics.alerts.name, 10**9, timeout_s=3)
         deliveries = await consume_until(s, s.kafka.topics.deliveries.name, 10**9, timeout_s=3)
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(60)
+        stop_stages(procs, 60)
         await hook.stop()
     to_events = [
         stamp - NewsEvent.model_validate_json(value).article.fetched_at.timestamp()

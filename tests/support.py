@@ -24,6 +24,14 @@ def spawn_stage(stage: str, env: dict[str, str], log: Path) -> subprocess.Popen[
         )
 
 
+def stop_stages(procs: list[subprocess.Popen[bytes]], timeout_s: float) -> None:
+    """SIGTERM every stage first (they drain in parallel), then wait for each to exit."""
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.wait(timeout_s)
+
+
 def processor_env(bootstrap: str, namespace: str, rules: Path, tmp: Path) -> dict[str, str]:
     """Environment for a ``wirewatch process`` worker of its own: namespace, rules, state."""
     return {

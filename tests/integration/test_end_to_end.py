@@ -24,7 +24,7 @@ import yaml
 from aiohttp import web
 from aiosmtpd.controller import Controller
 
-from tests.support import free_port, spawn_stage
+from tests.support import free_port, spawn_stage, stop_stages
 from wirewatch.demo.server import start_demo_server
 
 pytestmark = pytest.mark.integration
@@ -183,10 +183,7 @@ async def test_demo_story_alerts_once_per_rule_and_copy_is_a_duplicate(
             env={**env, "COLUMNS": "200"}, capture_output=True, timeout=60, check=True,
         ).stdout.decode()  # fmt: skip
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(30)
+        stop_stages(procs, 30)
 
     assert len(inbox.messages) == 2, logs
     assert len(posts) == 2, logs

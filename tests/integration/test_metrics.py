@@ -13,7 +13,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support import free_port, spawn_stage
+from tests.support import free_port, spawn_stage, stop_stages
 from wirewatch.demo.server import start_demo_server
 
 pytestmark = pytest.mark.integration
@@ -76,10 +76,7 @@ async def test_ingest_and_processor_metrics(
             if processor.get("wirewatch_articles_processed_total", 0) >= 7:
                 break
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(30)
+        stop_stages(procs, 30)
         await runner.cleanup()
     logs = [p.read_text(errors="replace")[-2000:] for p in tmp_path.glob("*.log")]
     assert ingest.get("wirewatch_articles_produced_total") == 7, logs
