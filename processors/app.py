@@ -24,12 +24,19 @@ from datetime import timedelta
 from typing import Any, cast
 
 import faust
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from pydantic import ValidationError
 
 from processors.dedup import DedupConfig, StoryClusterer
-from processors.offset_guard import OffsetGuard, Record, merge, progress_key, read_range
+from processors.offset_guard import (
+    OffsetGuard,
+    Record,
+    TailWatch,
+    merge,
+    progress_key,
+    read_range,
+)
 from processors.outbox import Outbox
 from processors.pipeline import Pipeline, PipelineResult
 from processors.rules import RuleBook, RuleChanges, RulesWatcher
@@ -167,6 +174,34 @@ def create_app(settings: Settings) -> faust.App:
             refetched += await read_range(settings.kafka, tp, start, end)
         return merge(records, refetched)
 
+    # One batch at a time through the pipeline: the agent's, or the tail watch's.
+    batch_lock = asyncio.Lock()
+    sender = Sender()
+
+    async def run_batch(records: list[Record]) -> list[asyncio.Future[Any]]:
+        """Process one batch under ``batch_lock``; return the futures of its sends."""
+        await restore_once({tp for tp, _, _ in records})
+        records = await fill_holes(records)
+        outbox = await sender.outbox(settings, outputs())
+        dirty = Dirty()
+        for _, _, value in records:
+            for topic, key, payload in handle(value, dirty):
+                outbox.add(topic, key, payload)
+        for state_key, record in dirty.dedup.items():
+            outbox.put_state(dedup_table, state_key, record)
+        for state_key, record in dirty.alerts.items():
+            outbox.put_state(alert_table, state_key, record)
+        for tp, expected in guard.advance(records).items():
+            outbox.put_state(progress_table, progress_key(tp), {"next": expected})
+        sender.batches += 1
+        return await outbox.send()
+
+    def outputs() -> list[str]:
+        changelogs = [
+            cast(Any, t).changelog_topic_name for t in (dedup_table, alert_table, progress_table)
+        ]
+        return [topics.events.name, alerts_name, *changelogs]
+
     @app.agent(raw)
     async def process_articles(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         # Faust's per-message send costs more than the processing itself, so a
@@ -177,14 +212,7 @@ def create_app(settings: Settings) -> faust.App:
         # outputs: at least once. Waiting for that before taking the next batch
         # left the worker idle for a broker round trip per batch, so up to
         # ``in_flight`` batches await their outputs while the next is processed.
-        # Kafka batches up to 512 KiB: a batch's events fit in a handful.
-        producer = make_producer(settings.kafka, linger_ms=2, max_batch_size=512 * 1024)
-        await producer.start()
         pending: deque[asyncio.Future[None]] = deque()
-        changelogs = [cast(Any, t).changelog_topic_name for t in (dedup_table, alert_table)]
-        changelogs.append(cast(Any, progress_table).changelog_topic_name)
-        outputs = [topics.events.name, alerts_name, *changelogs]
-        outbox: Outbox | None = None
 
         async def confirm(sends: list[asyncio.Future[Any]], events: list[Any]) -> None:
             await asyncio.gather(*sends)
@@ -198,23 +226,8 @@ def create_app(settings: Settings) -> faust.App:
             batches = cast(Any, stream).noack_take(p.batch_size, within=p.batch_within_s)
             async for events in batches:
                 records = [(_tp(e.message), e.message.offset, e.value) for e in events]
-                await restore_once({tp for tp, _, _ in records})
-                records = await fill_holes(records)
-                if outbox is None:
-                    # Only now: Faust creates the changelog topics during start-up.
-                    parts = {t: sorted(await producer.partitions_for(t)) for t in outputs}
-                    outbox = Outbox(producer, parts)
-                dirty = Dirty()
-                for _, _, value in records:
-                    for topic, key, payload in handle(value, dirty):
-                        outbox.add(topic, key, payload)
-                for state_key, record in dirty.dedup.items():
-                    outbox.put_state(dedup_table, state_key, record)
-                for state_key, record in dirty.alerts.items():
-                    outbox.put_state(alert_table, state_key, record)
-                for tp, expected in guard.advance(records).items():
-                    outbox.put_state(progress_table, progress_key(tp), {"next": expected})
-                sends = await outbox.send()
+                async with batch_lock:
+                    sends = await run_batch(records)
                 pending.append(asyncio.ensure_future(confirm(sends, list(events))))
                 # A failed send raises here and stops the worker unacknowledged.
                 while pending and (len(pending) > p.in_flight or pending[0].done()):
@@ -224,7 +237,63 @@ def create_app(settings: Settings) -> faust.App:
             # Drain on shutdown: outputs land and their records are acknowledged
             # before the final commit.
             await asyncio.gather(*pending, return_exceptions=True)
-            await producer.stop()
+            await sender.stop()
+
+    tail = TailWatch()
+    seen_batches = 0
+
+    async def watch_tail() -> None:
+        # Records the stream skipped at the very end of a partition leave no
+        # later record to reveal the hole (see processors.offset_guard): while
+        # the stream hands the agent nothing, compare with the end offsets.
+        nonlocal seen_batches
+        quiet, seen_batches = sender.batches == seen_batches, sender.batches
+        try:
+            ends = await quiet_ends() if quiet and not batch_lock.locked() else {}
+        except Exception as exc:  # the broker may be away; the next check tries again
+            log.warning("tail check skipped: %s", exc)
+            ends = {}
+        if not ends:
+            tail.owed({}, {}, quiet=False)
+            return
+        async with batch_lock:
+            if sender.batches != seen_batches:
+                return  # the agent got a batch meanwhile
+            await restore_once(set(ends))
+            records: list[Record] = []
+            try:
+                for tp, start, end in tail.owed(guard.expected, ends, quiet=True):
+                    log.warning(
+                        "stream handed over nothing for %.0fs though offsets %d-%d of %s "
+                        "wait: reading them itself (flow active %s, generation %s)",
+                        2 * p.tail_check_s,
+                        start,
+                        end - 1,
+                        tp,
+                        app.flow_control.is_active(),
+                        app.consumer_generation_id,
+                    )
+                    records += await read_range(settings.kafka, tp, start, end)
+            except Exception as exc:
+                log.warning("tail check could not read the owed records: %s", exc)
+                return
+            if records:
+                metrics.SKIPPED_REREAD.inc(len(records))
+                # As in the agent, a failed send raises and stops the worker.
+                await asyncio.gather(*await run_batch(records))
+                seen_batches = sender.batches
+
+    async def quiet_ends() -> dict[TopicPartition, int]:
+        """End offsets of this worker's news.raw partitions, once their tables are recovered."""
+        consumer = cast(Any, app.consumer)
+        if not cast(Any, app.tables).recovery.completed.is_set():
+            return {}
+        tps = {tp for tp in consumer.assignment() if tp.topic == topics.raw.name}
+        if not tps:
+            return {}
+        return {_tp(tp): end for tp, end in (await consumer.highwaters(*tps)).items()}
+
+    app.timer(interval=p.tail_check_s)(watch_tail)
 
     def use_rules(book: RuleBook, changes: RuleChanges) -> None:
         # Swapping the reference is atomic for the agent: an article is matched
@@ -248,6 +317,30 @@ def create_app(settings: Settings) -> faust.App:
 
     app.task(watch_rules)
     return app
+
+
+class Sender:
+    """The agent's idempotent producer and outbox, made on the first batch."""
+
+    def __init__(self) -> None:
+        self.batches = 0  # batches handled so far, by the agent or the tail watch
+        self._producer: AIOKafkaProducer | None = None
+        self._outbox: Outbox | None = None
+
+    async def outbox(self, settings: Settings, outputs: list[str]) -> Outbox:
+        if self._outbox is None:
+            # Only now: Faust creates the changelog topics during start-up.
+            # Kafka batches up to 512 KiB: a batch's events fit in a handful.
+            producer = make_producer(settings.kafka, linger_ms=2, max_batch_size=512 * 1024)
+            await producer.start()
+            self._producer = producer
+            parts = {t: sorted(await producer.partitions_for(t)) for t in outputs}
+            self._outbox = Outbox(producer, parts)
+        return self._outbox
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
 
 
 @dataclass

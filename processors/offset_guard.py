@@ -9,6 +9,12 @@ next offset it expects per partition (persisted with its state, so it survives
 restarts and takeovers): a batch that starts beyond it has a hole, and the hole
 is read back straight from Kafka and processed first, in offset order.
 
+A hole is only seen when a later record arrives. When the skipped records are
+the last ones (the feeds went quiet, as in a chaos run where the worker was
+killed after ingest had produced everything), nothing arrives to reveal them,
+so :class:`TailWatch` also compares the expected offsets with the partitions'
+end offsets while the stream is quiet.
+
 Offsets below the expected one are redeliveries (after a crash or a seek back
 to the committed offset) and are processed again, as at-least-once requires;
 the pipeline recognises an article it has already clustered.
@@ -17,7 +23,7 @@ the pipeline recognises an article it has already clustered.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from aiokafka import TopicPartition
@@ -68,6 +74,42 @@ class OffsetGuard:
             if offset + 1 > self.expected.get(tp, -1):
                 self.expected[tp] = moved[tp] = offset + 1
         return moved
+
+
+@dataclass
+class TailWatch:
+    """Records the stream owes at the end of a partition (pure).
+
+    A partition whose end offset lies beyond the expected one, and whose
+    expected offset did not move during a whole quiet check interval (the agent
+    was handed nothing), has records the stream is not going to deliver.
+    """
+
+    _waiting: dict[TopicPartition, int] = field(default_factory=dict)
+
+    def owed(
+        self,
+        expected: Mapping[TopicPartition, int],
+        ends: Mapping[TopicPartition, int],
+        quiet: bool,
+    ) -> list[tuple[TopicPartition, int, int]]:
+        """Ranges ``[start, end)`` owed now; ``quiet``: no batch since the last check."""
+        if not quiet:
+            # Records are flowing: whatever waits may still be delivered.
+            self._waiting.clear()
+            return []
+        found: list[tuple[TopicPartition, int, int]] = []
+        for tp, end in ends.items():
+            want = expected.get(tp)
+            if want is None or end <= want:
+                self._waiting.pop(tp, None)
+                continue
+            if self._waiting.get(tp) == want:
+                found.append((tp, want, end))
+                del self._waiting[tp]
+            else:
+                self._waiting[tp] = want
+        return found
 
 
 def merge(records: Sequence[Record], refetched: Sequence[Record]) -> list[Record]:

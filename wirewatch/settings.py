@@ -125,6 +125,9 @@ class ProcessorSettings(_Section):
     # Batches whose outputs may still be on their way to the broker while the
     # next one is processed (their records are acknowledged once they land).
     in_flight: int = 2
+    # How often a quiet worker checks for records the stream skipped at the end
+    # of a partition; they are read back after two quiet checks in a row.
+    tail_check_s: float = 2.0
     web_port: int = 6066
 
 

@@ -134,11 +134,34 @@ async def test_records_committed_past_unprocessed_are_read_back(
     Faust can acknowledge records it never hands to the agent (see
     processors.offset_guard). The same state is made here on purpose: while the
     worker is down, the group's offset is committed past three records it never saw.
+    Records 6 and 7 come after the hole and reveal it.
     """
+    log = await restart_with_offset_committed_at(6, kafka_bootstrap, unique_name, tmp_path)
+    assert "skipped offsets 3-5" in log, log[-6000:]
+
+
+async def test_records_committed_past_at_the_end_are_read_back(
+    kafka_bootstrap: str, unique_name: Callable[[str], str], tmp_path: Path
+) -> None:
+    """The same, with the offset committed past the last record: nothing reveals the hole.
+
+    This is what a chaos run met in CI: killed after ingest had produced every
+    article, a restarted worker was handed a first batch and then nothing more.
+    Only the tail watch (end offsets against the expected ones) finds these.
+    """
+    log = await restart_with_offset_committed_at(8, kafka_bootstrap, unique_name, tmp_path)
+    assert "offsets 3-7 of" in log and "reading them itself" in log, log[-6000:]
+
+
+async def restart_with_offset_committed_at(
+    committed: int, kafka_bootstrap: str, unique_name: Callable[[str], str], tmp_path: Path
+) -> str:
+    """Handle 3 of 8 articles, commit the group at ``committed``, restart; return the log."""
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES)
     namespace = unique_name("holes")
     env = processor_env(kafka_bootstrap, namespace, rules, tmp_path)
+    env["WIREWATCH_PROCESSOR__TAIL_CHECK_S"] = "0.5"
     settings = load_settings(kafka=KafkaSettings(bootstrap=kafka_bootstrap, namespace=namespace))
     await ensure_topics(settings.kafka)
     raw, events_topic = settings.kafka.topics.raw.name, settings.kafka.topics.events.name
@@ -160,7 +183,7 @@ async def test_records_committed_past_unprocessed_are_read_back(
         proc.wait(30)
 
     await produce(settings, articles[3:])
-    # Commit offset 6 for the (now empty) group: records 3, 4 and 5 were never handled.
+    # Commit for the (now empty) group: records 3 up to ``committed`` were never handled.
     tp = TopicPartition(raw, 0)
     # No auto-commit: on stop it would commit its own position (3) back.
     committer = AIOKafkaConsumer(
@@ -171,7 +194,7 @@ async def test_records_committed_past_unprocessed_are_read_back(
     await committer.start()
     try:
         committer.assign([tp])
-        await committer.commit({tp: 6})
+        await committer.commit({tp: committed})
     finally:
         await committer.stop()
 
@@ -190,4 +213,4 @@ async def test_records_committed_past_unprocessed_are_read_back(
         proc.wait(30)
     handled = {NewsEvent.model_validate_json(v).article.id for v in seen}
     assert handled == {a.id for a in articles}, log.read_text()[-3000:]
-    assert "skipped offsets 3-5" in log.read_text(), log.read_text()[-6000:]
+    return log.read_text()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiokafka import TopicPartition
 
-from processors.offset_guard import OffsetGuard, merge, progress_key
+from processors.offset_guard import OffsetGuard, TailWatch, merge, progress_key
 
 A = TopicPartition("news.raw", 0)
 B = TopicPartition("news.raw", 1)
@@ -54,3 +54,28 @@ def test_load_reads_persisted_progress_and_never_moves_back() -> None:
     guard = OffsetGuard({A: 50})
     guard.load([(progress_key(A), {"next": 40}), (progress_key(B), {"next": 7})])
     assert guard.expected == {A: 50, B: 7}
+
+
+def test_tail_is_owed_after_a_whole_quiet_interval_only() -> None:
+    watch = TailWatch()
+    # First quiet look: records wait beyond the expected offset; they may be on their way.
+    assert watch.owed({A: 10}, {A: 14}, quiet=True) == []
+    # A whole quiet interval later, still not handed over: owed.
+    assert watch.owed({A: 10}, {A: 14}, quiet=True) == [(A, 10, 14)]
+    # Reported once; the next look starts the wait over.
+    assert watch.owed({A: 10}, {A: 14}, quiet=True) == []
+
+
+def test_tail_wait_restarts_when_batches_flow_or_the_offset_moves() -> None:
+    watch = TailWatch()
+    assert watch.owed({A: 10}, {A: 14}, quiet=True) == []
+    assert watch.owed({A: 10}, {A: 14}, quiet=False) == []
+    assert watch.owed({A: 10}, {A: 14}, quiet=True) == []
+    assert watch.owed({A: 12}, {A: 14}, quiet=True) == []
+    assert watch.owed({A: 12}, {A: 14}, quiet=True) == [(A, 12, 14)]
+
+
+def test_tail_ignores_caught_up_and_unknown_partitions() -> None:
+    watch = TailWatch()
+    for _ in range(3):
+        assert watch.owed({A: 14}, {A: 14, B: 9}, quiet=True) == []
