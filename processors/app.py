@@ -165,7 +165,11 @@ def create_app(settings: Settings) -> faust.App:
     async def quiet_ends() -> dict[TopicPartition, int]:
         """End offsets of this worker's news.raw partitions, once their tables are recovered."""
         consumer = cast(Any, app.consumer)
-        if not cast(Any, app.tables).recovery.completed.is_set():
+        # Not while partitions move or tables recover: records are then held
+        # back on purpose, and may be about to go to another worker.
+        # (recovery.completed stays set after the first recovery.)
+        settled = app.flow_control.is_active() and not (app.rebalancing or app.in_recovery)
+        if not (settled and cast(Any, app.tables).recovery.completed.is_set()):
             return {}
         tps = {tp for tp in consumer.assignment() if tp.topic == topics.raw.name}
         if not tps:
