@@ -25,7 +25,7 @@ import faust
 from aiokafka import TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from processors.batch_worker import BatchWorker, StateTables
+from processors.batch_worker import BatchWorker, Sent, StateTables
 from processors.dedup import DedupConfig, StoryClusterer
 from processors.pipeline import Pipeline
 from processors.rules import RuleBook, RuleChanges, RulesWatcher
@@ -103,8 +103,8 @@ def create_app(settings: Settings) -> faust.App:
         # ``in_flight`` batches await their outputs while the next is processed.
         pending: deque[asyncio.Future[None]] = deque()
 
-        async def confirm(sends: list[asyncio.Future[Any]], events: list[Any]) -> None:
-            await asyncio.gather(*sends)
+        async def confirm(sent: Sent, events: list[Any]) -> None:
+            await settle(sent)
             for event in events:
                 await stream.ack(event)
 
@@ -116,8 +116,8 @@ def create_app(settings: Settings) -> faust.App:
             async for events in batches:
                 records = [(_tp(e.message), e.message.offset, e.value) for e in events]
                 async with worker.lock:
-                    sends = await worker.run_batch(records)
-                pending.append(asyncio.ensure_future(confirm(sends, list(events))))
+                    sent = await worker.run_batch(records)
+                pending.append(asyncio.ensure_future(confirm(sent, list(events))))
                 # A failed send raises here and stops the worker unacknowledged.
                 while pending and (len(pending) > p.in_flight or pending[0].done()):
                     await pending.popleft()
@@ -127,6 +127,17 @@ def create_app(settings: Settings) -> faust.App:
             # before the final commit.
             await asyncio.gather(*pending, return_exceptions=True)
             await worker.stop()
+
+    async def settle(sent: Sent) -> None:
+        """Wait for a batch's sends to land, then let Faust commit past what was read back."""
+        await asyncio.gather(*sent.futures)
+        # Faust never handed those records to the agent, so it never sees them
+        # acknowledged, and its commit would stop before them for good (every
+        # restart would then process everything since again). Its gap list is
+        # how Faust itself accounts for offsets done without a message.
+        consumer = cast(Any, app.consumer)
+        for tp, start, end in sent.reread:
+            await consumer._add_gap(tp, start, end - 1)
 
     seen_batches = 0
 
@@ -148,18 +159,13 @@ def create_app(settings: Settings) -> faust.App:
             if worker.batches != seen_batches:
                 return  # the agent got a batch meanwhile
             try:
-                records = await worker.read_tail(ends)
+                records, owed = await worker.read_tail(ends)
             except Exception as exc:
                 log.warning("tail check could not read the owed records: %s", exc)
                 return
             if records:
-                log.info(
-                    "Faust state at the tail read: flow active %s, generation %s",
-                    app.flow_control.is_active(),
-                    app.consumer_generation_id,
-                )
                 # As in the agent, a failed send raises and stops the worker.
-                await asyncio.gather(*await worker.run_batch(records))
+                await settle(await worker.run_batch(records, reread=owed))
                 seen_batches = worker.batches
 
     async def quiet_ends() -> dict[TopicPartition, int]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +47,18 @@ class StateTables:
     progress: Any
 
 
+# [start, end) offsets of one partition.
+Range = tuple[TopicPartition, int, int]
+
+
+@dataclass
+class Sent:
+    """One batch's sends, and the offset ranges in it that were read back from Kafka."""
+
+    futures: list[asyncio.Future[Any]]
+    reread: list[Range]
+
+
 @dataclass
 class Dirty:
     """State keys changed during one batch; only the last value of each is written."""
@@ -71,11 +83,11 @@ class BatchWorker:
         self._producer: AIOKafkaProducer | None = None
         self._outbox: Outbox | None = None
 
-    async def run_batch(self, records: list[Record]) -> list[asyncio.Future[Any]]:
-        """Process one batch (hold ``lock``); return the futures of its sends."""
+    async def run_batch(self, records: list[Record], reread: Sequence[Range] = ()) -> Sent:
+        """Process one batch (hold ``lock``); ``reread``: ranges it holds that were read back."""
         tables = self.tables
         await self.restore_once({tp for tp, _, _ in records})
-        records = await self._fill_holes(records)
+        records, holes = await self._fill_holes(records)
         outbox = await self._get_outbox()
         dirty = Dirty()
         for _, _, value in records:
@@ -88,7 +100,7 @@ class BatchWorker:
         for tp, expected in self.guard.advance(records).items():
             outbox.put_state(tables.progress, progress_key(tp), {"next": expected})
         self.batches += 1
-        return await outbox.send()
+        return Sent(await outbox.send(), [*reread, *holes])
 
     async def restore_once(self, tps: set[TopicPartition]) -> None:
         """Rebuild the in-memory window from the recovered tables, once per ownership."""
@@ -113,11 +125,14 @@ class BatchWorker:
         self._restored = True
         log.info("state restored: %d dedup records, %d alert records", len(dedup), len(alerts))
 
-    async def read_tail(self, ends: Mapping[TopicPartition, int]) -> list[Record]:
-        """The records owed at the end of these partitions, read back (hold ``lock``)."""
+    async def read_tail(
+        self, ends: Mapping[TopicPartition, int]
+    ) -> tuple[list[Record], list[Range]]:
+        """The records owed at the end of these partitions, read back, and their ranges."""
         await self.restore_once(set(ends))
         records: list[Record] = []
-        for tp, start, end in self.tail.owed(self.guard.expected, ends, quiet=True):
+        owed = self.tail.owed(self.guard.expected, ends, quiet=True)
+        for tp, start, end in owed:
             log.warning(
                 "stream handed over nothing for two checks though offsets %d-%d of %s wait: "
                 "reading them itself",
@@ -127,7 +142,7 @@ class BatchWorker:
             )
             records += await read_range(self.settings.kafka, tp, start, end)
         metrics.SKIPPED_REREAD.inc(len(records))
-        return records
+        return records, owed
 
     async def stop(self) -> None:
         if self._producer is not None:
@@ -140,16 +155,16 @@ class BatchWorker:
                 return True
         return False
 
-    async def _fill_holes(self, records: list[Record]) -> list[Record]:
+    async def _fill_holes(self, records: list[Record]) -> tuple[list[Record], list[Range]]:
         holes = self.guard.holes(records)
         if not holes:
-            return records
+            return records, []
         refetched: list[Record] = []
         for tp, start, end in holes:
             log.warning("stream skipped offsets %d-%d of %s: re-reading them", start, end - 1, tp)
             metrics.SKIPPED_REREAD.inc(end - start)
             refetched += await read_range(self.settings.kafka, tp, start, end)
-        return merge(records, refetched)
+        return merge(records, refetched), holes
 
     def _handle(self, value: bytes, dirty: Dirty) -> list[tuple[str, bytes, bytes]]:
         """Process one record; return (topic, key, value) to send; note state changes."""

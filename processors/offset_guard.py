@@ -1,13 +1,22 @@
 """At-least-once guard: find offsets the stream skipped, and read them back.
 
-Faust acknowledges some records without handing them to the agent: a record
-that reaches the stream while flow control is paused, or that carries an older
-consumer generation, is marked as done and skipped, and the commit then moves
-past it. A benchmark run lost one article of 5,000 that way while the worker
-was rebuilding a 100k-story window. So the worker keeps its own account of the
-next offset it expects per partition (persisted with its state, so it survives
-restarts and takeovers): a batch that starts beyond it has a hole, and the hole
-is read back straight from Kafka and processed first, in offset order.
+Faust can drop records it has fetched without handing them to the agent. The
+case seen here, with Faust's debug log: when table recovery completes, Faust
+resumes the news.raw partition and seeks it to the committed offset, and only
+then calls ``flow_control.resume()``, which empties every stream queue
+(``clear_on_resume``). Records the fetcher delivered in between are gone, while
+the fetch position is already past them. The agent's first batch gets the
+first of them, the rest vanish (offsets 106-779 of 3,000 in one run; 14 of 15
+benchmark worker starts), and since Faust never sees them acknowledged, its
+commit stops before them for good. (Faust also skips, and acknowledges, records
+that arrive while flow control is paused or that carry an older consumer
+generation.)
+
+So the worker keeps its own account of the next offset it expects per
+partition (persisted with its state, so it survives restarts and takeovers): a
+batch that starts beyond it has a hole, and the hole is read back straight from
+Kafka and processed first, in offset order. Once its outputs have landed, the
+range is handed to Faust as done (see processors.app), so the commit moves on.
 
 A hole is only seen when a later record arrives. When the skipped records are
 the last ones (the feeds went quiet, as in a chaos run where the worker was
