@@ -132,7 +132,8 @@ async def read_range(
     """Records ``[start, end)`` of one partition, read without a consumer group.
 
     Records deleted by retention meanwhile cannot be read back; they are
-    reported, not waited for.
+    reported, not waited for. Records still there that cannot be read (the
+    broker does not answer) raise OSError.
     """
     consumer = make_consumer(kafka, group_id=None)
     await consumer.start()
@@ -153,8 +154,9 @@ async def read_range(
             batch = await consumer.getmany(tp, timeout_ms=5000, max_records=end - start)
             got = batch.get(tp, [])
             if not got:
-                log.error("offsets %d-%d of %s could not be re-read", start, end - 1, tp)
-                break
+                # Raising stops the batch unacknowledged: a restarted worker is
+                # handed these records again, instead of this one passing them by.
+                raise OSError(f"offsets {start}-{end - 1} of {tp} could not be re-read")
             for rec in got:
                 if rec.offset < end and rec.value is not None:
                     out.append((tp, rec.offset, rec.value))
