@@ -134,7 +134,9 @@ def create_app(settings: Settings) -> faust.App:
         # Faust never handed those records to the agent, so it never sees them
         # acknowledged, and its commit would stop before them for good (every
         # restart would then process everything since again). Its gap list is
-        # how Faust itself accounts for offsets done without a message.
+        # how Faust itself accounts for offsets done without a message. Faust
+        # applies a gap at the next acknowledgement of a later record: a tail
+        # read back is committed once the stream hands the agent anything again.
         consumer = cast(Any, app.consumer)
         for tp, start, end in sent.reread:
             await consumer._add_gap(tp, start, end - 1)
