@@ -24,6 +24,7 @@ from typing import Any, cast
 import faust
 from aiokafka import TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import Message
 
 from processors.batch_worker import BatchWorker, Sent, StateTables
 from processors.dedup import DedupConfig, StoryClusterer
@@ -129,17 +130,18 @@ def create_app(settings: Settings) -> faust.App:
             await worker.stop()
 
     async def settle(sent: Sent) -> None:
-        """Wait for a batch's sends to land, then let Faust commit past what was read back."""
+        """Wait for a batch's sends to land, then acknowledge what was read back to Faust."""
         await asyncio.gather(*sent.futures)
-        # Faust never handed those records to the agent, so it never sees them
-        # acknowledged, and its commit would stop before them for good (every
-        # restart would then process everything since again). Its gap list is
-        # how Faust itself accounts for offsets done without a message. Faust
-        # applies a gap at the next acknowledgement of a later record: a tail
-        # read back is committed once the stream hands the agent anything again.
-        consumer = cast(Any, app.consumer)
+        # Faust never handed those records to the agent, so without this it
+        # never sees them acknowledged, and its commit stops before them for
+        # good (every restart would process everything since again). A record
+        # is acknowledged by offset; Consumer.ack takes a Message, so each
+        # offset of the range gets a bare one (records deleted by retention too).
+        consumer = app.consumer
         for tp, start, end in sent.reread:
-            await consumer._add_gap(tp, start, end - 1)
+            for offset in range(start, end):
+                bare = Message(tp.topic, tp.partition, offset, 0.0, 0, None, None, None, None)
+                consumer.ack(bare)
 
     seen_batches = 0
 
