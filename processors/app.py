@@ -162,7 +162,7 @@ def create_app(settings: Settings) -> faust.App:
             log.warning("tail check skipped: %s", exc)
             ends = {}
         if not ends:
-            worker.tail.owed({}, {}, quiet=False)
+            worker.tail.reset()
             return
         async with worker.lock:
             if worker.batches != seen_batches:

@@ -130,19 +130,12 @@ class BatchWorker:
     ) -> tuple[list[Record], list[Range]]:
         """The records owed at the end of these partitions, read back, and their ranges."""
         await self.restore_once(set(ends))
-        records: list[Record] = []
         owed = self.tail.owed(self.guard.expected, ends, quiet=True)
-        for tp, start, end in owed:
-            log.warning(
-                "stream handed over nothing for two checks though offsets %d-%d of %s wait: "
-                "reading them itself",
-                start,
-                end - 1,
-                tp,
-            )
-            records += await read_range(self.settings.kafka, tp, start, end)
-        metrics.SKIPPED_REREAD.inc(len(records))
-        return records, owed
+        message = (
+            "stream handed over nothing for two checks though offsets %d-%d of %s wait: "
+            "reading them itself"
+        )
+        return await self._read_back(owed, message), owed
 
     async def stop(self) -> None:
         if self._producer is not None:
@@ -159,12 +152,17 @@ class BatchWorker:
         holes = self.guard.holes(records)
         if not holes:
             return records, []
-        refetched: list[Record] = []
-        for tp, start, end in holes:
-            log.warning("stream skipped offsets %d-%d of %s: re-reading them", start, end - 1, tp)
-            metrics.SKIPPED_REREAD.inc(end - start)
-            refetched += await read_range(self.settings.kafka, tp, start, end)
-        return merge(records, refetched), holes
+        message = "stream skipped offsets %d-%d of %s: re-reading them"
+        return merge(records, await self._read_back(holes, message)), holes
+
+    async def _read_back(self, ranges: Sequence[Range], message: str) -> list[Record]:
+        """Read ``ranges`` back from Kafka, logging each with ``message`` (first, last, tp)."""
+        records: list[Record] = []
+        for tp, start, end in ranges:
+            log.warning(message, start, end - 1, tp)
+            records += await read_range(self.settings.kafka, tp, start, end)
+        metrics.SKIPPED_REREAD.inc(len(records))
+        return records
 
     def _handle(self, value: bytes, dirty: Dirty) -> list[tuple[str, bytes, bytes]]:
         """Process one record; return (topic, key, value) to send; note state changes."""

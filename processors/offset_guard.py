@@ -96,6 +96,10 @@ class TailWatch:
 
     _waiting: dict[TopicPartition, int] = field(default_factory=dict)
 
+    def reset(self) -> None:
+        """Forget what waits: the stream is busy, or the check could not look."""
+        self._waiting.clear()
+
     def owed(
         self,
         expected: Mapping[TopicPartition, int],
@@ -105,7 +109,7 @@ class TailWatch:
         """Ranges ``[start, end)`` owed now; ``quiet``: no batch since the last check."""
         if not quiet:
             # Records are flowing: whatever waits may still be delivered.
-            self._waiting.clear()
+            self.reset()
             return []
         found: list[tuple[TopicPartition, int, int]] = []
         for tp, end in ends.items():
