@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
 from pathlib import Path
+
+from wirewatch.events import Article
+from wirewatch.kafka import make_producer
+from wirewatch.settings import Settings
 
 
 def free_port() -> int:
@@ -42,3 +47,15 @@ def processor_env(bootstrap: str, namespace: str, rules: Path, tmp: Path) -> dic
         "WIREWATCH_PROCESSOR__STATE_DIR": str(tmp / "faust"),
         "WIREWATCH_ALERTS__NOTIFY_FILE": str(tmp / "no-notify.yaml"),
     }
+
+
+async def produce_articles(settings: Settings, articles: list[Article]) -> None:
+    """Produce ``articles`` to news.raw in order; return once the broker has them all."""
+    producer = make_producer(settings.kafka)
+    await producer.start()
+    try:
+        raw = settings.kafka.topics.raw.name
+        sends = [await producer.send(raw, a.to_bytes(), key=a.key) for a in articles]
+        await asyncio.gather(*sends)
+    finally:
+        await producer.stop()

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import processor_env, spawn_stage
+from tests.support import processor_env, produce_articles, spawn_stage
 from wirewatch.events import Article, utcnow
-from wirewatch.kafka import ensure_topics, group_lag, make_producer
+from wirewatch.kafka import ensure_topics, group_lag
 from wirewatch.settings import KafkaSettings, Settings, load_settings
 
 pytestmark = pytest.mark.integration
@@ -41,26 +41,20 @@ async def test_commit_reaches_the_end_of_a_backlog(
     await ensure_topics(settings.kafka)
     # A first run leaves state in the changelogs: the restarted worker recovers
     # it, and that recovery is when Faust drops records.
-    await produce(settings, 0, FIRST_RUN)
+    await produce_articles(settings, articles(0, FIRST_RUN))
     await run_until_committed(env, settings, tmp_path / "first.log")
-    await produce(settings, FIRST_RUN, BACKLOG)
+    await produce_articles(settings, articles(FIRST_RUN, BACKLOG))
     text = await run_until_committed(env, settings, tmp_path / "second.log")
     # Whether Faust dropped records this time is up to timing; say so in the output.
     print("records Faust dropped and the worker read back:", "skipped offsets" in text)
 
 
-async def produce(settings: Settings, start: int, end: int) -> None:
-    """Produce articles ``start`` to ``end - 1``."""
+def articles(start: int, end: int) -> list[Article]:
     now = utcnow()
-    producer = make_producer(settings.kafka)
-    await producer.start()
-    try:
-        for i in range(start, end):
-            article = Article(id=f"b-{i}", title=f"Item {i} on subject {i % 97}", published=now)
-            await producer.send(settings.kafka.topics.raw.name, article.to_bytes(), key=article.key)
-        await producer.flush()
-    finally:
-        await producer.stop()
+    return [
+        Article(id=f"b-{i}", title=f"Item {i} on subject {i % 97}", published=now)
+        for i in range(start, end)
+    ]
 
 
 async def run_until_committed(env: dict[str, str], settings: Settings, log: Path) -> str:

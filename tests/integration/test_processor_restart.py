@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from tests.support import processor_env, spawn_stage
+from tests.support import processor_env, produce_articles, spawn_stage
 from wirewatch.events import AlertDecision, Article, NewsEvent, utcnow
-from wirewatch.kafka import ensure_topics, make_producer
+from wirewatch.kafka import ensure_topics
 from wirewatch.settings import KafkaSettings, Settings, load_settings
 
 pytestmark = pytest.mark.integration
@@ -34,18 +34,6 @@ BEFORE = [
     ("Kyodo", "Japan's central bank holds interest rates steady, signals patience"),
 ]
 AFTER = ("AP", "Magnitude 7.1 earthquake strikes off coast of northern Chile")
-
-
-async def produce(settings: Settings, articles: list[Article]) -> None:
-    producer = make_producer(settings.kafka)
-    await producer.start()
-    try:
-        for article in articles:
-            await producer.send_and_wait(
-                settings.kafka.topics.raw.name, article.to_bytes(), key=article.key
-            )
-    finally:
-        await producer.stop()
 
 
 async def collect(
@@ -91,7 +79,7 @@ async def test_near_duplicate_after_kill_9_joins_the_story_from_before(
 
     proc = spawn_stage("process", env, log)
     try:
-        await produce(settings, before)
+        await produce_articles(settings, before)
         seen = await collect(settings, events_topic, lambda v: len(v) >= len(before), 90)
         assert len(seen) >= len(before), log.read_text()[-3000:]
         # Let the changelog writes of the last batch flush before the kill.
@@ -104,7 +92,7 @@ async def test_near_duplicate_after_kill_9_joins_the_story_from_before(
     proc = spawn_stage("process", env, log)
     try:
         late = Article(id="post-0", title=AFTER[1], source=AFTER[0], published=utcnow())
-        await produce(settings, [late])
+        await produce_articles(settings, [late])
         seen = await collect(
             settings, events_topic, lambda v: any(b'"post-0"' in x for x in v), 120
         )
@@ -174,7 +162,7 @@ async def restart_with_offset_committed_at(
 
     proc = spawn_stage("process", env, log)
     try:
-        await produce(settings, articles[:3])
+        await produce_articles(settings, articles[:3])
         seen = await collect(settings, events_topic, lambda v: len(v) >= 3, 90)
         assert len(seen) >= 3, log.read_text()[-3000:]
         await asyncio.sleep(2)  # the progress record of the last batch reaches its changelog
@@ -182,7 +170,7 @@ async def restart_with_offset_committed_at(
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
 
-    await produce(settings, articles[3:])
+    await produce_articles(settings, articles[3:])
     # Commit for the (now empty) group: records 3 up to ``committed`` were never handled.
     tp = TopicPartition(raw, 0)
     # No auto-commit: on stop it would commit its own position (3) back.
