@@ -21,9 +21,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from processors.rules import hash_content
-from tests.support import processor_env
+from tests.support import processor_env, produce_articles
 from wirewatch.events import Article, NewsEvent
-from wirewatch.kafka import ensure_topics, make_producer
+from wirewatch.kafka import ensure_topics
 from wirewatch.settings import KafkaSettings, Settings, load_settings
 
 pytestmark = pytest.mark.integration
@@ -109,17 +109,6 @@ async def setup(
             proc.wait(10)
 
 
-async def send(settings: Settings, article: Article) -> None:
-    producer = make_producer(settings.kafka)
-    await producer.start()
-    try:
-        await producer.send_and_wait(
-            settings.kafka.topics.raw.name, article.to_bytes(), key=article.key
-        )
-    finally:
-        await producer.stop()
-
-
 def rule_ids(event: NewsEvent) -> set[str]:
     return {m.rule_id for m in event.matched_rules}
 
@@ -131,7 +120,7 @@ async def test_good_edit_applies_within_2s_bad_edit_keeps_the_last_good_rules(
     text = "Trump threatens new tariffs after a strong earthquake hits the coast"
 
     # v1 is active once the worker is up (the first event can take a while: group join).
-    await send(settings, Article(id="probe-v1", title=text, source="Wire A"))
+    await produce_articles(settings, [Article(id="probe-v1", title=text, source="Wire A")])
     first = await events.wait_for("probe-v1", 120)
     assert first is not None, log.read_text(errors="replace")[-3000:]
     assert first.rules_version == hash_content(V1.encode())
@@ -140,7 +129,7 @@ async def test_good_edit_applies_within_2s_bad_edit_keeps_the_last_good_rules(
     # A good edit: live within 2 s on the running worker.
     write_atomically(rules, V2)
     await asyncio.sleep(APPLY_WITHIN_S)
-    await send(settings, Article(id="probe-v2", title=text, source="Wire B"))
+    await produce_articles(settings, [Article(id="probe-v2", title=text, source="Wire B")])
     second = await events.wait_for("probe-v2", 30)
     assert second is not None, log.read_text(errors="replace")[-3000:]
     assert second.rules_version == hash_content(V2.encode())
@@ -152,7 +141,7 @@ async def test_good_edit_applies_within_2s_bad_edit_keeps_the_last_good_rules(
     # A bad edit: rejected with the `rules check` message, v2 stays active.
     write_atomically(rules, BAD)
     await asyncio.sleep(APPLY_WITHIN_S)
-    await send(settings, Article(id="probe-bad", title=text, source="Wire C"))
+    await produce_articles(settings, [Article(id="probe-bad", title=text, source="Wire C")])
     third = await events.wait_for("probe-bad", 30)
     assert third is not None, log.read_text(errors="replace")[-3000:]
     assert third.rules_version == hash_content(V2.encode())
