@@ -37,7 +37,7 @@ from rapidfuzz import fuzz, process
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from processors.dedup import DedupConfig, StoryClusterer
+from processors.stories.clusterer import DedupConfig, StoryClusterer
 from wirewatch.events import Article
 
 START = datetime(2026, 1, 1, tzinfo=UTC)

@@ -34,7 +34,7 @@ from rapidfuzz import fuzz, process, utils
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from processors.dedup import DedupConfig, StoryClusterer
+from processors.stories.clusterer import DedupConfig, StoryClusterer
 from wirewatch.events import Article
 
 Labelled = tuple[Article, str]

@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from bench.rules_bench import generate_rules, synthetic_vocab
-from processors.dedup import StoryClusterer
+from processors.stories.clusterer import StoryClusterer
 from tests.support import free_port
 from wirewatch.events import Article, utcnow
 from wirewatch.kafka import ensure_topics, make_consumer, make_producer, topic_partitions

@@ -36,8 +36,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from processors.query import And, Near, Node, Not, Or, Regex, Words, fold, parse_query
-from processors.rules_model import Rule, RuleBook
+from processors.rules.model import Rule, RuleBook
+from processors.rules.query import And, Near, Node, Not, Or, Regex, Words, fold, parse_query
 from wirewatch.events import Article
 
 TEXT_CHARS = 1500
@@ -71,7 +71,7 @@ def synthetic_articles(rng: random.Random, vocab: list[str], count: int) -> list
 def feed_articles(directory: Path, count: int) -> tuple[list[Article], list[str]]:
     import feedparser
 
-    from processors.rules_backtest import strip_html
+    from processors.rules.backtest import strip_html
 
     pieces: list[str] = []
     titles: list[str] = []

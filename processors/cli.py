@@ -27,7 +27,7 @@ OnlyOpt = Annotated[bool, typer.Option("--only-matches", help="Hide articles no 
 
 def run_processor() -> None:
     """Run the Faust worker: news.raw -> news.events / news.alerts."""
-    from processors.app import run_worker
+    from processors.runtime.app import run_worker
     from wirewatch.settings import load_settings
 
     run_worker(load_settings())
@@ -83,7 +83,7 @@ def test_rules(
     from rich.console import Console
 
     from processors.rules import RulesError, load_rules
-    from processors.rules_backtest import (
+    from processors.rules.backtest import (
         ReadError,
         explain_lines,
         read_feed,

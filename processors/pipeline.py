@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from processors.dedup import StoryClusterer, Verdict
 from processors.rules import RuleBook
+from processors.stories.clusterer import StoryClusterer, Verdict
 from wirewatch.events import AlertDecision, Article, NewsEvent, RuleMatch, utcnow
 
 StateUpdate = tuple[str, dict[str, Any] | None]

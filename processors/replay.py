@@ -30,7 +30,7 @@ from typing import IO, Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from processors.dedup import DedupConfig, StoryClusterer, Verdict
+from processors.stories.clusterer import DedupConfig, StoryClusterer, Verdict
 from wirewatch.events import Article
 
 # Lines before the first dated one have no clock of their own.

@@ -110,7 +110,7 @@ class ProcessorSettings(_Section):
     rules_file: Path = Path("config/rules.yaml")
     window_hours: float = 72.0
     # Precision first: a wrong merge silences a story, a missed merge costs one alert.
-    # Both on processors.dedup's 0-100 scale (see DedupConfig for what they measure).
+    # Both on processors.stories.clusterer's 0-100 scale (see DedupConfig for what they measure).
     duplicate_threshold: float = 90.0
     story_threshold: float = 90.0
     state_dir: Path = Path("var/faust")

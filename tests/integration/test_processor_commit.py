@@ -2,7 +2,7 @@
 
 Real broker, real Faust worker subprocess. Started on a backlog, Faust often
 drops records right after the worker's first batch (see
-processors.offset_guard); the worker reads them back, and Faust must then be
+processors.runtime.offset_guard); the worker reads them back, and Faust must then be
 told they are done, or its commit stops before them for good: ``wirewatch
 status`` would show that lag forever and every restart would process
 everything since again.

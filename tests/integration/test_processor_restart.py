@@ -120,7 +120,7 @@ async def test_records_committed_past_unprocessed_are_read_back(
     """A committed offset beyond what the worker handled leaves a hole it fills itself.
 
     Faust can acknowledge records it never hands to the agent (see
-    processors.offset_guard). The same state is made here on purpose: while the
+    processors.runtime.offset_guard). The same state is made here on purpose: while the
     worker is down, the group's offset is committed past three records it never saw.
     Records 6 and 7 come after the hole and reveal it.
     """

@@ -12,7 +12,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from processors.outbox import Outbox
+from processors.runtime.outbox import Outbox
 from wirewatch.kafka import make_producer
 from wirewatch.settings import KafkaSettings
 

@@ -8,7 +8,7 @@ import pytest
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from processors.offset_guard import read_range
+from processors.runtime.offset_guard import read_range
 from wirewatch.kafka import make_producer
 from wirewatch.settings import KafkaSettings
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from processors.dedup import DedupConfig, StoryClusterer, Verdict
+from processors.stories.clusterer import DedupConfig, StoryClusterer, Verdict
 from wirewatch.events import Article
 
 BASE = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)

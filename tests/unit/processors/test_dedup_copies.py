@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from processors.dedup import StoryClusterer
+from processors.stories.clusterer import StoryClusterer
 from wirewatch.events import Article
 
 TITLES = [

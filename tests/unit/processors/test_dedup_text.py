@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from processors.text_features import extract_terms, normalise_text
+from processors.stories.features import extract_terms, normalise_text
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from processors.dedup import DedupConfig, StateUpdate, StoryClusterer
+from processors.stories.clusterer import DedupConfig, StateUpdate, StoryClusterer
 from wirewatch.events import Article
 
 BASE = datetime(2026, 3, 1, tzinfo=UTC)

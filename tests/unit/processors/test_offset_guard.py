@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiokafka import TopicPartition
 
-from processors.offset_guard import OffsetGuard, TailWatch, merge, progress_key
+from processors.runtime.offset_guard import OffsetGuard, TailWatch, merge, progress_key
 
 A = TopicPartition("news.raw", 0)
 B = TopicPartition("news.raw", 1)

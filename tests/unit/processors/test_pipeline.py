@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from processors.dedup import StoryClusterer
 from processors.pipeline import Pipeline
 from processors.rules import load_rules_bytes
+from processors.stories.clusterer import StoryClusterer
 from wirewatch.events import Article
 
 T0 = datetime(2026, 5, 20, 12, 0, tzinfo=UTC)

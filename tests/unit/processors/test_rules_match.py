@@ -8,8 +8,8 @@ import unicodedata
 
 import pytest
 
-from processors.query_text import fold, join_words, leading_literal, word_spans
-from processors.rules_model import Rule, RuleBook, SourceFilter
+from processors.rules.model import Rule, RuleBook, SourceFilter
+from processors.rules.query_text import fold, join_words, leading_literal, word_spans
 from wirewatch.events import Article
 
 

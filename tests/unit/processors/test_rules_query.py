@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from processors.query import QuerySyntaxError, describe, fold, parse_query, tokenize
-from processors.rules_model import Rule, RuleBook
+from processors.rules.model import Rule, RuleBook
+from processors.rules.query import QuerySyntaxError, describe, fold, parse_query, tokenize
 from wirewatch.events import Article
 
 

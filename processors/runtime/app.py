@@ -1,12 +1,12 @@
-"""Faust wiring only: topics, tables, one agent and timers around processors.batch_worker.
+"""Faust wiring only: topics, tables, one agent and timers around processors.runtime.batch_worker.
 
 State lives in three changelog-backed tables:
 - ``dedup-state``: the clusterer's window (article fingerprints, story ids);
 - ``alert-state``: which (rule, story) pairs are pending, alerted or followed up;
-- ``progress``: the next offset expected per partition (processors.offset_guard).
+- ``progress``: the next offset expected per partition (processors.runtime.offset_guard).
 A restarted worker recovers them from their changelogs before its agent sees
 the next article, then rebuilds the in-memory index from them. The worker
-writes them through processors.outbox, not Faust's per-key table API.
+writes them through processors.runtime.outbox, not Faust's per-key table API.
 
 ``news.raw`` has one partition (see settings): clustering needs every article
 in one window. A second worker is a hot standby that takes over on failure.
@@ -26,10 +26,10 @@ from aiokafka import TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import Message
 
-from processors.batch_worker import BatchWorker, Sent, StateTables
-from processors.dedup import DedupConfig, StoryClusterer
 from processors.pipeline import Pipeline
 from processors.rules import RuleBook, RuleChanges, RulesWatcher
+from processors.runtime.batch_worker import BatchWorker, Sent, StateTables
+from processors.stories.clusterer import DedupConfig, StoryClusterer
 from wirewatch import metrics
 from wirewatch.kafka import ensure_topics
 from wirewatch.settings import Settings
@@ -92,7 +92,7 @@ def create_app(settings: Settings) -> faust.App:
     # use_partitioner keeps Faust from expecting an event for any write of its own.
     dedup_table = app.Table("dedup-state", partitions=topics.raw.partitions, use_partitioner=True)
     alert_table = app.Table("alert-state", partitions=topics.raw.partitions, use_partitioner=True)
-    # The next offset this worker expects per partition (see processors.offset_guard).
+    # The next offset this worker expects per partition (see processors.runtime.offset_guard).
     progress_table = app.Table("progress", partitions=topics.raw.partitions, use_partitioner=True)
     pipeline = build_pipeline(settings, watcher.book)
     worker = BatchWorker(settings, pipeline, StateTables(dedup_table, alert_table, progress_table))
@@ -152,7 +152,7 @@ def create_app(settings: Settings) -> faust.App:
 
     async def watch_tail() -> None:
         # Records the stream skipped at the very end of a partition leave no
-        # later record to reveal the hole (see processors.offset_guard): while
+        # later record to reveal the hole (see processors.runtime.offset_guard): while
         # the stream hands the agent nothing, compare with the end offsets.
         nonlocal seen_batches
         quiet, seen_batches = worker.batches == seen_batches, worker.batches

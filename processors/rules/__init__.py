@@ -10,19 +10,19 @@ A rules file (``config/rules.yaml``) looks like::
         severity: high
         notify: [newsroom]
 
-The query language is described in :mod:`processors.query`; matching in
-:mod:`processors.rules_match`; positions of problems in :mod:`processors.rules_yaml`;
+The query language is described in :mod:`processors.rules.query`; matching in
+:mod:`processors.rules.match`; positions of problems in :mod:`processors.rules.yaml`;
 hot reload (and why all workers agree on ``RuleBook.version``) in
-:mod:`processors.rules_watch`.
+:mod:`processors.rules.watch`.
 """
 
 from __future__ import annotations
 
-from processors.query import QuerySyntaxError, fold, parse_query, tokenize
-from processors.rules_load import RulesError, check_rules_bytes, load_rules, load_rules_bytes
-from processors.rules_model import Rule, RuleBook, RulesFile, SourceFilter, hash_content
-from processors.rules_watch import RuleChanges, RulesWatcher, diff_books
-from processors.rules_yaml import Problem
+from processors.rules.load import RulesError, check_rules_bytes, load_rules, load_rules_bytes
+from processors.rules.model import Rule, RuleBook, RulesFile, SourceFilter, hash_content
+from processors.rules.query import QuerySyntaxError, fold, parse_query, tokenize
+from processors.rules.watch import RuleChanges, RulesWatcher, diff_books
+from processors.rules.yaml import Problem
 
 __all__ = [
     "Problem",

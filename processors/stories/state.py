@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from processors.dedup_index import Entry, Story
-from processors.text_features import TextFeatures
+from processors.stories.features import TextFeatures
+from processors.stories.window import Entry, Story
 
 
 class StateError(ValueError):

@@ -1,7 +1,7 @@
 """An article prepared for matching, and the literal table it is scanned with.
 
 Each field is folded and its words joined by single spaces
-(:func:`~processors.query_text.join_words`); the fields are joined into one haystack
+(:func:`~processors.rules.query_text.join_words`); the fields are joined into one haystack
 ``" w1 w2 \\x00 w3 ... "``. Every literal of every rule is one automaton key
 (``" word "``, ``" two words "``, or ``" prefix"`` for ``prefix*``), all found
 in one ``automaton.iter`` pass over the haystack. The spaces make keys match
@@ -24,8 +24,8 @@ from typing import Any
 
 import ahocorasick
 
-from processors.query import Words
-from processors.query_text import (
+from processors.rules.query import Words
+from processors.rules.query_text import (
     FIELDS,
     fold,
     fold_with_offsets,

@@ -8,9 +8,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from processors.query import QuerySyntaxError, parse_query
-from processors.rules_model import Rule, RuleBook, RulesFile, hash_content
-from processors.rules_yaml import (
+from processors.rules.model import Rule, RuleBook, RulesFile, hash_content
+from processors.rules.query import QuerySyntaxError, parse_query
+from processors.rules.yaml import (
     Problem,
     SourceText,
     child,

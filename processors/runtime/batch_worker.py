@@ -4,7 +4,7 @@ A batch of news.raw records is run through the pipeline after the worker's
 state is restored and any skipped offsets are read back; its outputs and the
 changed table keys go out through one Outbox. The Faust agent feeds it the
 batches the stream hands over; the tail watch feeds it the records the stream
-owes at the end of a partition (processors.offset_guard). One lock keeps the
+owes at the end of a partition (processors.runtime.offset_guard). One lock keeps the
 two from interleaving.
 """
 
@@ -20,7 +20,8 @@ from typing import Any
 from aiokafka import AIOKafkaProducer, TopicPartition
 from pydantic import ValidationError
 
-from processors.offset_guard import (
+from processors.pipeline import Pipeline, PipelineResult
+from processors.runtime.offset_guard import (
     OffsetGuard,
     Record,
     TailWatch,
@@ -28,8 +29,7 @@ from processors.offset_guard import (
     progress_key,
     read_range,
 )
-from processors.outbox import Outbox
-from processors.pipeline import Pipeline, PipelineResult
+from processors.runtime.outbox import Outbox
 from wirewatch import metrics
 from wirewatch.events import Article
 from wirewatch.kafka import make_producer
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class StateTables:
-    """The worker's three changelog-backed Faust tables (see processors.app)."""
+    """The worker's three changelog-backed Faust tables (see processors.runtime.app)."""
 
     dedup: Any
     alerts: Any

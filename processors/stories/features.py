@@ -12,7 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from processors.text_places import extract_places
+from processors.stories.places import extract_places
 
 # Short function words carry no evidence that two articles share an event.
 _STOPWORDS_TEXT = """a an the and or but nor of to in on at by for from with without into onto

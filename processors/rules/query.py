@@ -11,7 +11,7 @@ Grammar (operators are upper case; lower-case ``and``/``or``/``not`` are plain w
 
 Precedence, tightest first: field scope, NEAR, NOT, AND, OR. Matching is on
 words: text and query are folded the same way (case-insensitive, accents
-removed so ``Mexico`` matches ``México``; see :mod:`processors.query_text`) and
+removed so ``Mexico`` matches ``México``; see :mod:`processors.rules.query_text`) and
 split on non-word characters, so ``tariff`` never matches inside ``tariffs``
 while ``tariff*`` does (a prefix needs 3+ letters; ``*`` may also end the last
 word of a phrase). A word that folds into several words (``U.S.``,
@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from processors.query_text import FIELDS, fold, tokenize
+from processors.rules.query_text import FIELDS, fold, tokenize
 
 __all__ = ["FIELDS", "QuerySyntaxError", "describe", "fold", "parse_query", "tokenize"]
 

@@ -21,8 +21,8 @@ from typing import NamedTuple
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
-from processors.text_features import TextFeatures, names_conflict
-from processors.text_places import places_conflict
+from processors.stories.features import TextFeatures, names_conflict
+from processors.stories.places import places_conflict
 
 # A truncated copy must keep enough of the title to still identify the piece.
 _PREFIX_MIN_WORDS = 5

@@ -2,9 +2,9 @@
 
 Each article is compared only with the few window entries that share its rarest
 terms (an inverted index with a fixed reading budget per article, see
-:mod:`processors.dedup_index`), scored with rapidfuzz, shared title terms and
+:mod:`processors.stories.window`), scored with rapidfuzz, shared title terms and
 IDF-weighted summary overlap, with numbers, countries and names as vetoes (see
-:mod:`processors.dedup_score`), and then (see :mod:`processors.dedup_decide`)
+:mod:`processors.stories.score`), and then (see :mod:`processors.stories.decide`)
 
 - marked ``duplicate_of`` an earlier near-identical article (it joins its story),
 - joined to a story: by one strong same-event match, by the story's signature
@@ -31,10 +31,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from processors.dedup_decide import Decision, DedupConfig, decide
-from processors.dedup_index import Entry, Story, WindowIndex
-from processors.dedup_state import StateError, dump_entry, dump_story, load_entry, load_story
-from processors.text_features import TextFeatures, build_features
+from processors.stories.decide import Decision, DedupConfig, decide
+from processors.stories.features import TextFeatures, build_features
+from processors.stories.state import StateError, dump_entry, dump_story, load_entry, load_story
+from processors.stories.window import Entry, Story, WindowIndex
 from wirewatch.events import Article
 
 __all__ = ["DedupConfig", "StateUpdate", "StoryClusterer", "Verdict"]

@@ -28,8 +28,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from processors.rules_load import RulesError, load_rules, load_rules_bytes
-from processors.rules_model import RuleBook, hash_content
+from processors.rules.load import RulesError, load_rules, load_rules_bytes
+from processors.rules.model import RuleBook, hash_content
 
 log = logging.getLogger("wirewatch.rules")
 

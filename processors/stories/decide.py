@@ -17,9 +17,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from processors.dedup_index import Entry, Story, WindowIndex
-from processors.dedup_score import PairScore, score_pair
-from processors.text_features import TextFeatures
+from processors.stories.features import TextFeatures
+from processors.stories.score import PairScore, score_pair
+from processors.stories.window import Entry, Story, WindowIndex
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class DedupConfig:
     # Near-identical: rapidfuzz ratio of normalised titles (or truncation prefix),
     # held down when both summaries exist and disagree.
     duplicate_threshold: float = 90.0
-    # Same event from one article: see processors.dedup_score.score_pair.
+    # Same event from one article: see processors.stories.score.score_pair.
     story_threshold: float = 90.0
     # Same event from the story's signature: the article shares at least
     # ``signature_terms`` title terms that each appear in ``signature_share`` of the

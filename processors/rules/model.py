@@ -11,8 +11,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from processors.query import FIELDS, fold, parse_query
-from processors.rules_match import (
+from processors.rules.match import (
     Compiled,
     Doc,
     LiteralTable,
@@ -23,6 +22,7 @@ from processors.rules_match import (
     fields_used,
     fuse,
 )
+from processors.rules.query import FIELDS, fold, parse_query
 from wirewatch.events import Article, RuleMatch
 
 FieldName = Literal["title", "summary", "source", "url"]

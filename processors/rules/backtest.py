@@ -18,8 +18,8 @@ from typing import Any
 from pydantic import ValidationError
 from rich.text import Text
 
-from processors.query_text import fold, surface_spans
-from processors.rules_model import RuleBook
+from processors.rules.model import RuleBook
+from processors.rules.query_text import fold, surface_spans
 from wirewatch.events import Article, RuleMatch
 
 _TAG_RE = re.compile(r"<[^>]+>")

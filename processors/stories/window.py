@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 
-from processors.text_features import TextFeatures
+from processors.stories.features import TextFeatures
 
 
 @dataclass(slots=True, eq=False)

@@ -5,7 +5,7 @@ is a set of literal ids of which at least one must occur for the query to be
 true (see ``clauses``). The rule book indexes each rule under its most
 selective clause, so an article only visits the rules one of whose literals it
 contains. Rules with no required literal (only NOT or regex parts) are always
-evaluated. Scanning the article is :mod:`processors.rules_doc`.
+evaluated. Scanning the article is :mod:`processors.rules.doc`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 
-from processors.query import And, Node, Not, Or, Regex, Words
-from processors.query_text import FIELDS, leading_literal, required_literal
-from processors.rules_doc import Doc, LiteralTable, Span
+from processors.rules.doc import Doc, LiteralTable, Span
+from processors.rules.query import And, Node, Not, Or, Regex, Words
+from processors.rules.query_text import FIELDS, leading_literal, required_literal
 
 _WORD_RE = re.compile(r"\w+")
 

@@ -16,7 +16,7 @@ So the worker keeps its own account of the next offset it expects per
 partition (persisted with its state, so it survives restarts and takeovers): a
 batch that starts beyond it has a hole, and the hole is read back straight from
 Kafka and processed first, in offset order. Once its outputs have landed, the
-range is acknowledged to Faust (see processors.app), so the commit moves on.
+range is acknowledged to Faust (see processors.runtime.app), so the commit moves on.
 
 A hole is only seen when a later record arrives. When the skipped records are
 the last ones (the feeds went quiet, as in a chaos run where the worker was
