@@ -22,7 +22,9 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
+# 2: Article gained ``body`` (the full text where the feed carries it). Version-1
+# records have no body and still load: it defaults to empty.
+SCHEMA_VERSION = 2
 
 
 def utcnow() -> datetime:
@@ -48,6 +50,9 @@ class Article(_Record):
     title: str
     summary: str = Field("", description="Plain text, markup removed")
     summary_html: str = Field("", description="Original HTML, kept for templates that want it")
+    body: str = Field(
+        "", description="Full article text, plain, capped; empty when the feed carries none"
+    )
     url: str = ""
     source: str = Field("", description="Outlet name, e.g. 'Reuters'")
     feed_url: str = ""
