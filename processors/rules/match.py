@@ -19,6 +19,7 @@ from operator import itemgetter
 from processors.rules.doc import Doc, LiteralTable, Span
 from processors.rules.query import And, Node, Not, Or, Regex, Words
 from processors.rules.query_text import FIELDS, leading_literal, required_literal
+from processors.rules.regex import MAX_TEXT_CHARS, compile_pattern
 
 _WORD_RE = re.compile(r"\w+")
 
@@ -50,8 +51,8 @@ class CRegex:
         # The text is case-folded already; IGNORECASE only matters (and costs)
         # when the pattern itself has upper-case letters outside escapes.
         bare = re.sub(r"\\.", "", node.pattern)
-        flags = re.IGNORECASE if any(c.isupper() for c in bare) else 0
-        self.regex = re.compile(node.pattern, flags)
+        ignore_case = any(c.isupper() for c in bare)
+        self.regex = compile_pattern(node.pattern, ignore_case=ignore_case)
         literal, word_start = required_literal(node.pattern)
         self.literal = literal.lower()
         head = _WORD_RE.match(self.literal)
@@ -60,7 +61,7 @@ class CRegex:
         # Every match starts with ``lead``, so the search may start at its first
         # occurrence (a search from every char is the costly part). Not under
         # IGNORECASE, where a match may start with a case variant of it.
-        self.lead = "" if flags else leading_literal(node.pattern)
+        self.lead = "" if ignore_case else leading_literal(node.pattern)
 
     def test(self, doc: Doc) -> bool:
         # Substring tests are far cheaper than a search starting at every char.
@@ -68,7 +69,7 @@ class CRegex:
             return False
         literal, lead, search = self.literal, self.lead, self.regex.search
         for fidx in self.fields:
-            text = doc.folded[fidx]
+            text = doc.folded[fidx][:MAX_TEXT_CHARS]
             if literal in text:
                 start = text.find(lead) if lead else 0
                 if start >= 0 and search(text, start):
@@ -80,7 +81,7 @@ class CRegex:
         for fidx in sorted(self.fields):
             text = doc.texts.get(FIELDS[fidx], "")
             folded, offsets = doc.folded_map(fidx)
-            for m in self.regex.finditer(folded):
+            for m in self.regex.finditer(folded[:MAX_TEXT_CHARS]):
                 if m.end() > m.start():
                     lo, hi = offsets[m.start()], offsets[m.end()]
                     out.append((fidx, lo, text[lo:hi]))

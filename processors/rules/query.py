@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass
 
 from processors.rules.query_text import FIELDS, fold, tokenize
+from processors.rules.regex import PatternError, compile_pattern
 
 __all__ = ["FIELDS", "QuerySyntaxError", "describe", "fold", "parse_query", "tokenize"]
 
@@ -293,9 +294,9 @@ def _regex(tok: _Tok, field: str | None) -> Regex:
     if not tok.value:
         raise QuerySyntaxError("empty regex", tok.offset)
     try:
-        re.compile(tok.value)
-    except re.error as exc:
-        raise QuerySyntaxError(f"bad regex: {exc.msg}", tok.offset + 1 + (exc.pos or 0)) from exc
+        compile_pattern(tok.value)
+    except PatternError as exc:
+        raise QuerySyntaxError(exc.message, tok.offset + 1 + exc.offset) from exc
     return Regex(tok.value, tok.text, tok.offset, field)
 
 
