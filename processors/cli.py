@@ -23,6 +23,16 @@ ExplainOpt = Annotated[
     str | None, typer.Option("--explain", help="Also show why RULE did or did not fire.")
 ]
 OnlyOpt = Annotated[bool, typer.Option("--only-matches", help="Hide articles no rule fires on.")]
+SinceOpt = Annotated[
+    str | None,
+    typer.Option("--since", help="Backtest on news.raw as stored in Kafka since e.g. 3d, 12h."),
+]
+DiffOpt = Annotated[
+    bool, typer.Option("--diff", help="With --since: stories FILE adds/drops vs the active rules.")
+]
+ExamplesOpt = Annotated[int, typer.Option("--examples", help="With --since: examples per rule.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="With --since: one JSON document.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 
 
 def run_processor() -> None:
@@ -78,8 +88,21 @@ def test_rules(
     feed: FeedOpt = None,
     explain: ExplainOpt = None,
     only_matches: OnlyOpt = False,
+    since: SinceOpt = None,
+    diff: DiffOpt = False,
+    examples: ExamplesOpt = 3,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
-    """Backtest rules: which rules fire on each article, with the matched terms highlighted."""
+    """Backtest rules on articles, a feed, or the stored stream (--since), terms highlighted."""
+    if since is not None or diff:
+        from processors.history_cli import test_rules_since
+
+        if articles is not None or feed is not None or explain:
+            typer.echo("--since cannot be combined with --articles, --feed or --explain", err=True)
+            raise typer.Exit(2)
+        test_rules_since(file, since, diff=diff, examples=examples, as_json=as_json, quiet=quiet)
+        return
     from rich.console import Console
 
     from processors.rules import RulesError, load_rules
