@@ -73,9 +73,7 @@ def test_backtest_counts_and_diff_lists_the_dropped_story() -> None:
     assert wide.alert_keys() == {("quakes", make_story_id("jp")), ("quakes", make_story_id("cl"))}
     diff = diff_backtests(wide, narrow)
     assert diff.added == []
-    assert [(a.rule.rule_id, a.story_id) for a in diff.dropped] == [
-        ("quakes", make_story_id("cl"))
-    ]
+    assert [(a.rule.rule_id, a.story_id) for a in diff.dropped] == [("quakes", make_story_id("cl"))]
 
     console = Console(record=True, width=120)
     print_backtest(console, wide, history, examples=1)
