@@ -28,7 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 def _worker(conn: Connection) -> None:
     import feedparser
 
-    from ingest.feeds import parse_feed
+    stock_parsers = list(feedparser.api.PREFERRED_XML_PARSERS)
+    from ingest.feeds import parse_feed  # installs ingest.safexml as feedparser's SAX driver
+
+    safe_parsers = list(feedparser.api.PREFERRED_XML_PARSERS)
 
     while True:
         job = conn.recv()
@@ -39,6 +42,7 @@ def _worker(conn: Connection) -> None:
         started = time.perf_counter()
         try:
             if mode == "wirewatch":
+                feedparser.api.PREFERRED_XML_PARSERS[:] = safe_parsers
                 result = parse_feed(data, feed_url=f"https://bench.invalid/{Path(path).name}")
                 out = (True, result.ok, len(result.entries), len(result.problems), result.problems)
             else:
@@ -47,6 +51,8 @@ def _worker(conn: Connection) -> None:
                     "content-location": f"https://bench.invalid/{Path(path).name}",
                     "content-type": "application/xml",
                 }
+                # The baseline is stock feedparser, SAX driver included.
+                feedparser.api.PREFERRED_XML_PARSERS[:] = stock_parsers
                 parsed = feedparser.parse(io.BytesIO(data), response_headers=headers)
                 ok = bool(parsed.get("version") or parsed.get("entries"))
                 out = (True, ok, len(parsed.entries), int(bool(parsed.bozo)), [])

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import io
-import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -16,16 +15,14 @@ from typing import Any
 
 import feedparser
 
+from ingest.safexml import DtdRefused
+from ingest.safexml import install as install_safe_xml
 from ingest.text import canonical_url, clean_line, content_hash, html_to_text, sanitize_html
 
-# A DTD that declares entities is how both the "billion laughs" bomb and external
-# entity (XXE) attacks start. feedparser only strips declarations that start a
-# line, and expat's own amplification limit still burns seconds of CPU first, so
-# the internal subset is cut out before parsing: references to its entities are
-# then undefined, the strict parser gives up and the loose one leaves them as text.
-_ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
-_FIRST_ELEMENT = re.compile(rb"<[A-Za-z_]")
-_INTERNAL_SUBSET = re.compile(rb"(<!DOCTYPE[^\[>]*)\[.*?\]\s*>", re.IGNORECASE | re.DOTALL)
+# Entity bombs and XXE are refused inside expat (ingest.safexml): the strict parse
+# stops at the DOCTYPE and feedparser's loose parser, which expands no declared
+# entity, reads the feed instead.
+install_safe_xml()
 MAX_TITLE_CHARS = 500
 MAX_SUMMARY_CHARS = 5_000
 
@@ -131,14 +128,6 @@ def _normalise(entry: Any, fetched_at: datetime, max_future: timedelta) -> Parse
     )
 
 
-def strip_internal_subset(data: bytes) -> bytes:
-    """The document with its DOCTYPE's internal subset (entity declarations) removed."""
-    first = _FIRST_ELEMENT.search(data)
-    end = first.start() if first else len(data)
-    head = _INTERNAL_SUBSET.sub(rb"\1>", data[:end])
-    return head + data[end:]
-
-
 def _bozo_reason(parsed: Any) -> str:
     exc = parsed.get("bozo_exception")
     if exc is None:
@@ -146,6 +135,30 @@ def _bozo_reason(parsed: Any) -> str:
     line = getattr(exc, "getLineNumber", None)
     where = f" (line {line()})" if callable(line) else ""
     return f"{type(exc).__name__}: {exc}{where}"
+
+
+def _dtd_problem(parsed: Any, data: bytes, encoding: str) -> str:
+    """The feed problem to record when the document carried a DTD internal subset."""
+    exc = parsed.get("bozo_exception")
+    if isinstance(exc, DtdRefused):
+        where = f" at line {exc.getLineNumber()}"
+    elif parsed.get("bozo") and "<!ENTITY" in _decoded(data, encoding):
+        # feedparser's own DOCTYPE rewriting left the declarations malformed, so
+        # expat stopped on a syntax error before it could see (and refuse) them.
+        where = ""
+    else:
+        return ""
+    return (
+        f"dtd: internal subset refused{where} (entity expansion / external entities);"
+        " entities left unexpanded, feed read by the lenient parser"
+    )
+
+
+def _decoded(data: bytes, encoding: str) -> str:
+    try:
+        return data.decode(encoding or "utf-8", "replace")
+    except LookupError:
+        return data.decode("utf-8", "replace")
 
 
 def parse_feed(
@@ -163,10 +176,6 @@ def parse_feed(
     """
     fetched_at = fetched_at or datetime.now(UTC)
     problems: list[str] = []
-    first = _FIRST_ELEMENT.search(data)
-    if _ENTITY_DECL.search(data, 0, first.start() if first else len(data)):
-        problems.append("dtd: entity declarations ignored (entity expansion / external entities)")
-        data = strip_internal_subset(data)
     headers = {"content-location": feed_url} if feed_url else {}
     # Without a header (files, `feeds check PATH`) assume XML rather than report a
     # missing Content-Type that no server actually omitted.
@@ -182,9 +191,12 @@ def parse_feed(
     feed = parsed.get("feed") or {}
     raw_entries = parsed.get("entries") or []
     version = str(parsed.get("version") or "")
-    if parsed.get("bozo"):
-        problems.append(f"bozo: {_bozo_reason(parsed)}")
     encoding = str(parsed.get("encoding") or "")
+    dtd = _dtd_problem(parsed, data, encoding)
+    if dtd:
+        problems.append(dtd)
+    elif parsed.get("bozo"):
+        problems.append(f"bozo: {_bozo_reason(parsed)}")
     if not version and not raw_entries:
         problems.append("not a feed: no RSS/Atom/RDF/JSON structure found")
         return ParseResult([], problems, encoding=encoding, ok=False)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ingest.feeds import parse_feed, strip_internal_subset
+from ingest.feeds import parse_feed
 
 FETCHED = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
@@ -143,9 +143,9 @@ def _bomb(separator: str) -> bytes:
 def test_entity_expansion_bomb_is_bounded(separator: str) -> None:
     started = time.perf_counter()
     result = parse_feed(_bomb(separator), fetched_at=FETCHED)
-    # Cut out before parsing: milliseconds, not expat's seconds-long amplification guard.
+    # Refused at the DOCTYPE: milliseconds, not expat's seconds-long amplification guard.
     assert time.perf_counter() - started < 0.5
-    assert any(p.startswith("dtd: entity declarations ignored") for p in result.problems)
+    assert any(p.startswith("dtd: internal subset refused") for p in result.problems)
     assert [e.title for e in result.entries] == ["boom &l9;"]
 
 
@@ -160,13 +160,27 @@ def test_doctype_without_internal_subset_is_left_alone() -> None:
     result = parse_feed(netscape, fetched_at=FETCHED)
     assert result.version == "rss091n"
     assert not any(p.startswith("dtd:") for p in result.problems)
-    assert strip_internal_subset(netscape) == netscape
 
 
-def test_strip_internal_subset_keeps_the_body() -> None:
-    doc = b'<!DOCTYPE r [<!ENTITY a "]x">]><r>&a; <![CDATA[ ]> ]]></r>'
-    assert strip_internal_subset(doc).endswith(b"<r>&a; <![CDATA[ ]> ]]></r>")
-    assert b"ENTITY" not in strip_internal_subset(doc)
+@pytest.mark.parametrize(
+    "prolog",
+    ["", "<!-- <a -->\n", "<?pi <a ?>", "<!-- x -->\n<!-- <b> -->\n"],
+    ids=["plain", "comment-with-tag", "pi-with-tag", "two-comments"],
+)
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_internal_subset_is_refused_wherever_it_sits(prolog: str, encoding: str) -> None:
+    levels = "".join(f'<!ENTITY l{i} "{("&l" + str(i - 1) + ";") * 10}">' for i in range(1, 10))
+    doc = (
+        f'<?xml version="1.0" encoding="{encoding}"?>{prolog}'
+        f'<!DOCTYPE rss [<!ENTITY l0 "lol">{levels}]>'
+        '<rss version="2.0"><channel><title>t</title>'
+        "<item><title>boom &l9;</title><link>https://ex.com/b</link></item>"
+        "<item><title>good</title><link>https://ex.com/g</link></item></channel></rss>"
+    )
+    result = parse_feed(doc.encode(encoding), fetched_at=FETCHED)
+    assert any(p.startswith("dtd: internal subset refused") for p in result.problems)
+    # The good entries are kept; the bomb's reference stays unexpanded text.
+    assert [e.title for e in result.entries] == ["boom &l9;", "good"]
 
 
 def test_external_entity_is_not_resolved() -> None:
