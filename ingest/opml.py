@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from xml.etree.ElementTree import Element  # only the type; parsing uses defusedxml
 
-# defusedxml ships no type information.
-import defusedxml.ElementTree as SafeET  # type: ignore[import-untyped]
+import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 from pydantic import ValidationError
 
