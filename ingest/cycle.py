@@ -101,6 +101,7 @@ def apply_fetch(
             feed_url=fetched.final_url or spec.url,
             content_type=fetched.headers.get("content-type", ""),
             fetched_at=now,
+            body_chars=settings.max_article_body_chars,
         )
         if not parsed.ok:
             error = "parse failed: " + "; ".join(parsed.problems)
@@ -127,6 +128,7 @@ def apply_fetch(
                 title=pick.entry.title,
                 summary=pick.entry.summary,
                 summary_html=pick.entry.summary_html,
+                body=pick.entry.body,
                 url=pick.entry.url or pick.entry.link,
                 source=source,
                 feed_url=spec.url,

@@ -27,6 +27,12 @@ _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "iframe", "ob
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u200b]+")
 _BLANK_LINES = re.compile(r"\s*\n\s*")
 _LOOKS_LIKE_HTML = re.compile(r"<[a-zA-Z/!]|&[#a-zA-Z0-9]+;")
+# C0 controls (but tab and newline) and DEL: binary junk in a feed, never text.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+")
+# Raw input kept per char of output. News HTML runs at 2-5 chars of markup per
+# char of text; cutting before any parse or regex pass bounds the work on a
+# 10 MB entry to what a capped one costs.
+RAW_CHARS_PER_TEXT_CHAR = 4
 
 
 class _TextExtractor(HTMLParser):
@@ -57,14 +63,19 @@ class _TextExtractor(HTMLParser):
 
 
 def html_to_text(value: str, *, max_chars: int = 20_000) -> str:
-    """Plain text of an HTML fragment: entities decoded, tags and scripts gone, spaces tidied."""
+    """Plain text of an HTML fragment: entities decoded, tags and scripts gone, spaces tidied.
+
+    At most ``max_chars`` long; control characters (binary junk) are dropped.
+    """
     if not value:
         return ""
+    value = value[: max_chars * RAW_CHARS_PER_TEXT_CHAR]
     if _LOOKS_LIKE_HTML.search(value):
         parser = _TextExtractor()
-        parser.feed(value[: max_chars * 4])
+        parser.feed(value)
         parser.close()
         value = "".join(parser.parts)
+    value = _CONTROLS.sub("", value)
     value = _SPACES.sub(" ", value)
     value = _BLANK_LINES.sub("\n", value).strip()
     return value[:max_chars]
@@ -75,9 +86,22 @@ def clean_line(value: str) -> str:
     return " ".join(html_to_text(value, max_chars=2000).split())
 
 
-def sanitize_html(value: str, *, max_chars: int = 50_000) -> str:
-    """HTML safe to embed in a template: no scripts, handlers or foreign schemes."""
-    return nh3.clean(value[:max_chars]) if value else ""
+def sanitize_html(value: str, *, base_url: str = "", max_chars: int = 50_000) -> str:
+    """HTML safe to embed in a template: no scripts, handlers or foreign schemes.
+
+    Relative links and images are resolved against ``base_url`` when it is an
+    absolute http(s) URL (feedparser's own resolver is off: it walks the whole
+    uncapped content in pure Python).
+    """
+    if not value:
+        return ""
+    value = value[:max_chars]
+    if base_url.startswith(("http://", "https://")):
+        try:
+            return nh3.clean(value, url_relative=("rewrite_with_base", base_url))
+        except ValueError:  # a base URL nh3 refuses (no host, bad IPv6): links stay as they are
+            pass
+    return nh3.clean(value)
 
 
 def canonical_url(url: str) -> str:

@@ -102,6 +102,9 @@ class IngestSettings(_Section):
     seen_max_keys: int = 2000
     # Entries beyond this many in one document (podcast archives) are ignored.
     max_entries_per_poll: int = 500
+    # An article's full text (Article.body) is cut to this many characters; 0 keeps
+    # none. A long read runs to 15,000; the cap bounds every later stage's work.
+    max_article_body_chars: int = Field(20_000, ge=0, le=1_000_000)
     user_agent: str = "wirewatch/0.1 (+https://github.com/wirewatch/wirewatch)"
 
 
