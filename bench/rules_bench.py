@@ -3,9 +3,11 @@
 Usage::
 
     .venv/bin/python bench/rules_bench.py [--articles 2000] [--rules 10,100,1000]
-                                          [--feeds DIR] [--seed 1]
+                                          [--feeds DIR] [--seed 1] [--body-chars 20000]
 
-Articles are ~1,500 characters. By default they are generated from a Zipf-
+Articles are ~1,500 characters of title and summary; ``--body-chars N`` gives
+each one a full-text body of N characters too (20,000 is ingest's cap), which
+the rules search by default. By default they are generated from a Zipf-
 distributed vocabulary (deterministic per seed); ``--feeds DIR`` instead
 builds them from the titles and summaries of real RSS/Atom files under DIR
 (e.g. /work/shared/data/feeds/news). Rules are generated like real watch
@@ -13,7 +15,7 @@ rules: specific terms, phrases, prefix wildcards, NEAR, NOT, field scopes and
 the odd regex, drawn mostly from the vocabulary's middle and tail.
 
 Baseline, in the same run: every rule's leaves as ``\\b``-anchored regexes over
-the folded title and summary, evaluated rule by rule with no prefilter (what a
+the folded title, summary and body, evaluated rule by rule with no prefilter (what a
 first implementation would do). Both must fire the same rules on every
 article; mismatches are counted and printed.
 
@@ -55,7 +57,16 @@ def synthetic_vocab(rng: random.Random, size: int = 30_000) -> list[str]:
     return sorted(words, key=lambda w: (len(w), w))  # short words are the common ones
 
 
-def synthetic_articles(rng: random.Random, vocab: list[str], count: int) -> list[Article]:
+def _sentences(rng: random.Random, vocab: list[str], weights: list[float], chars: int) -> str:
+    words = rng.choices(vocab, weights, k=chars // 4 + 20)
+    text = " ".join(words)
+    cut = text.rfind(" ", 0, chars)
+    return re.sub(r"((?:\S+ ){12})", r"\1. ", text[:cut]).capitalize()
+
+
+def synthetic_articles(
+    rng: random.Random, vocab: list[str], count: int, body_chars: int = 0
+) -> list[Article]:
     # Zipf's law with exponent 1, as measured for English news text.
     weights = [1.0 / (rank + 1) for rank in range(len(vocab))]
     out = []
@@ -64,7 +75,9 @@ def synthetic_articles(rng: random.Random, vocab: list[str], count: int) -> list
         text = " ".join(words)
         cut = text.rfind(" ", 0, TEXT_CHARS)
         sentences = re.sub(r"((?:\S+ ){12})", r"\1. ", text[:cut]).capitalize()
-        out.append(Article(id=f"s{index}", title=" ".join(words[-9:]).title(), summary=sentences))
+        body = _sentences(rng, vocab, weights, body_chars) if body_chars else ""
+        title = " ".join(words[-9:]).title()
+        out.append(Article(id=f"s{index}", title=title, summary=sentences, body=body))
     return out
 
 
@@ -184,7 +197,11 @@ def compile_naive(node: Node, scope: tuple[str, ...]) -> Evaluator:
 
 def naive_match(rules: list[tuple[str, Evaluator]], article: Article) -> set[str]:
     """The rule ids whose evaluator accepts ``article``."""
-    texts = {"title": fold(article.title), "summary": fold(article.summary)}
+    texts = {
+        "title": fold(article.title),
+        "summary": fold(article.summary),
+        "body": fold(article.body),
+    }
     return {rule_id for rule_id, evaluate in rules if evaluate(texts)}
 
 
@@ -214,18 +231,27 @@ def main() -> None:
     parser.add_argument("--feeds", type=Path, help="build articles from real feeds under DIR")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--budget", type=float, default=2.0, help="seconds per measurement")
+    parser.add_argument(
+        "--body-chars", type=int, default=0, help="give every article a body this long"
+    )
     args = parser.parse_args()
 
+    if args.body_chars and args.feeds:
+        raise SystemExit("--body-chars goes with synthetic articles only")
     rng = random.Random(args.seed)
     if args.feeds:
         articles, vocab = feed_articles(args.feeds, args.articles)
         corpus = f"real feed text from {args.feeds}"
     else:
         vocab = synthetic_vocab(rng)
-        articles = synthetic_articles(rng, vocab, args.articles)
+        articles = synthetic_articles(rng, vocab, args.articles, args.body_chars)
         corpus = "synthetic Zipf text"
     mean_chars = sum(len(a.title) + len(a.summary) for a in articles) / len(articles)
-    print(f"{len(articles)} articles ({corpus}), mean {mean_chars:.0f} chars")
+    mean_body = sum(len(a.body) for a in articles) / len(articles)
+    print(
+        f"{len(articles)} articles ({corpus}), mean {mean_chars:.0f} chars of title and "
+        f"summary, {mean_body:.0f} of body"
+    )
     print("articles per CPU-second of one core (best pass); baseline measured in the same run")
     print()
     header = (

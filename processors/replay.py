@@ -6,9 +6,9 @@ decisions) as the stream, in file order, with each article's ``published``
 time as the clock. It is how users backtest clustering thresholds and rules:
 change a setting, replay, diff the output.
 
-Input lines: ``id``, ``title`` (required), ``summary``, ``url``, ``source``,
-``published`` (ISO 8601; all but id and title may be empty; a line without
-``published`` takes the time of the line before it). Output lines, in input
+Input lines: ``id``, ``title`` (required), ``summary``, ``body`` (the full
+text), ``url``, ``source``, ``published`` (ISO 8601; all but id and title may
+be empty; a line without ``published`` takes the time of the line before it). Output lines, in input
 order: ``id``, ``story_id``, ``duplicate_of``, ``similarity``,
 ``matched_article``, ``reason``, ``new_story``, ``source_count``,
 ``story_sources``, ``matched_rules`` and ``alerts``. A line that cannot be read
@@ -53,7 +53,7 @@ class ReplaySummary:
 
 
 def parse_article_line(line: str, where: str, default_time: datetime | None = None) -> Article:
-    """Parse one replay input line (id, title, summary, url, source, published)."""
+    """Parse one replay input line (id, title, summary, body, url, source, published)."""
     try:
         data: Any = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -76,6 +76,7 @@ def parse_article_line(line: str, where: str, default_time: datetime | None = No
         "id": str(data["id"]),
         "title": str(data["title"]),
         "summary": str(data.get("summary") or ""),
+        "body": str(data.get("body") or ""),
         "url": str(data.get("url") or ""),
         "source": str(data.get("source") or ""),
     }
@@ -183,7 +184,10 @@ def render_record(article: Article, verdict: Verdict, result: Any) -> dict[str, 
 
 
 ArticlesOpt = Annotated[
-    Path, typer.Option("--articles", help="JSONL input: id, title, summary, url, source, published")
+    Path,
+    typer.Option(
+        "--articles", help="JSONL input: id, title, summary, body, url, source, published"
+    ),
 ]
 RulesOpt = Annotated[Path | None, typer.Option("--rules", help="Rules YAML to match and alert on")]
 OutputOpt = Annotated[Path | None, typer.Option("--output", help="JSONL output (default stdout)")]

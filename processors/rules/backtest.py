@@ -2,7 +2,7 @@
 
 Reading a feed here is a deliberately small local parse (feedparser plus tag
 stripping), not the ingest stage: stages never import each other, and a
-backtest only needs title, summary, link and source.
+backtest only needs title, summary, body, link and source.
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ from wirewatch.events import Article, RuleMatch
 
 _TAG_RE = re.compile(r"<[^>]+>")
 _SPACE_RE = re.compile(r"\s+")
+# As ingest caps Article.body; raw HTML is cut at a multiple first so a huge entry stays cheap.
+BODY_CHARS = 20_000
+_EXCERPT_CHARS = 160
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,14 @@ def strip_html(markup: str) -> str:
     return _SPACE_RE.sub(" ", html.unescape(_TAG_RE.sub(" ", markup))).strip()
 
 
+def _body_of(entry: Any, summary: str) -> str:
+    """The full text: the entry's content, or the summary when that is longer."""
+    contents = entry.get("content") or []
+    content = max((str(c.get("value") or "") for c in contents), key=len, default="")
+    text = strip_html(content[: BODY_CHARS * 4])[:BODY_CHARS]
+    return text if len(text) > len(summary) else summary[:BODY_CHARS]
+
+
 def read_feed(source: str) -> tuple[list[Article], list[ReadError]]:
     """Parse a feed URL or file with feedparser into articles."""
     import feedparser
@@ -75,12 +86,13 @@ def read_feed(source: str) -> tuple[list[Article], list[ReadError]]:
     articles = []
     for index, entry in enumerate(parsed.entries):
         link = str(entry.get("link", ""))
-        summary = str(entry.get("summary", "") or entry.get("description", ""))
+        summary = strip_html(str(entry.get("summary", "") or entry.get("description", "")))
         articles.append(
             Article(
                 id=str(entry.get("id") or link or f"{source}#{index}"),
                 title=strip_html(str(entry.get("title", ""))),
-                summary=strip_html(summary),
+                summary=summary,
+                body=_body_of(entry, summary),
                 url=link,
                 source=outlet,
                 feed_url=source,
@@ -124,7 +136,25 @@ def render_article(
     if matches and article.summary:
         summary = article.summary[:width_hint] + ("…" if len(article.summary) > width_hint else "")
         lines.append(Text("    ").append_text(highlight(summary, terms)))
+    excerpt = body_excerpt(article, terms)
+    if excerpt:
+        lines.append(Text("    body: ", style="dim").append_text(highlight(excerpt, terms)))
     return lines
+
+
+def body_excerpt(article: Article, terms: tuple[str, ...]) -> str:
+    """The body around the first matched term that the title and summary lack ('' if none)."""
+    lead = f"{article.title}\n{article.summary}"
+    # Terms are the article's own surface words, so an exact find locates them.
+    hits = [at for t in terms if t not in lead and (at := article.body.find(t)) >= 0]
+    if not hits:
+        return ""
+    at = min(hits)
+    start = max(0, at - _EXCERPT_CHARS)
+    end = min(len(article.body), at + _EXCERPT_CHARS)
+    return (
+        ("…" if start else "") + article.body[start:end] + ("…" if end < len(article.body) else "")
+    )
 
 
 def explain_lines(book: RuleBook, article: Article, rule_id: str) -> list[Text]:

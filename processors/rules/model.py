@@ -25,7 +25,9 @@ from processors.rules.match import (
 from processors.rules.query import FIELDS, fold, parse_query
 from wirewatch.events import Article, RuleMatch
 
-FieldName = Literal["title", "summary", "source", "url"]
+FieldName = Literal["title", "summary", "body", "source", "url"]
+# Where unscoped terms look unless a rule says otherwise: the whole article.
+DEFAULT_SCOPE: tuple[FieldName, ...] = ("title", "summary", "body")
 
 
 class _Config(BaseModel):
@@ -45,7 +47,7 @@ class Rule(_Config):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
     name: str = ""
     query: str = Field(min_length=1)
-    scope: tuple[FieldName, ...] = ("title", "summary")
+    scope: tuple[FieldName, ...] = DEFAULT_SCOPE
     sources: SourceFilter = SourceFilter()
     languages: tuple[str, ...] = ()
     min_sources: int = Field(1, ge=1)
@@ -153,6 +155,7 @@ class RuleBook:
                 "summary": article.summary,
                 "source": article.source,
                 "url": article.url,
+                "body": article.body,
             },
             self._fields_used,
         )

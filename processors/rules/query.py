@@ -16,9 +16,9 @@ split on non-word characters, so ``tariff`` never matches inside ``tariffs``
 while ``tariff*`` does (a prefix needs 3+ letters; ``*`` may also end the last
 word of a phrase). A word that folds into several words (``U.S.``,
 ``covid-19``) is a phrase. ``NEAR/N`` joins words, phrases, prefixes or OR-groups
-of them, in either order, within one field. Fields are ``title: summary:
-source: url:``; unscoped terms search the rule's ``scope`` (title and summary by
-default). ``/regex/`` runs (Python syntax, ``\/`` for a slash) on the folded
+of them, in either order, within one field. Fields are ``title: summary: body:
+source: url:``; unscoped terms search the rule's ``scope`` (title, summary and
+body by default). ``/regex/`` runs (Python syntax, ``\/`` for a slash) on the folded
 text of each field in scope. Errors carry the offset of the offending char.
 """
 

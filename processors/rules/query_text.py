@@ -20,7 +20,8 @@ import unicodedata
 from itertools import accumulate, compress, count
 from operator import add
 
-FIELDS = ("title", "summary", "source", "url")
+# Appended, never reordered: compiled rules refer to fields by index.
+FIELDS = ("title", "summary", "source", "url", "body")
 _WORD_RE = re.compile(r"\w+")
 _SPLIT_RE = re.compile(r"(\w+)")
 _NON_ASCII_RUN_RE = re.compile(r"[^\x00-\x7f]+")

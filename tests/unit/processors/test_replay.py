@@ -146,3 +146,23 @@ def test_replay_command_prints_a_summary_and_fails_on_bad_lines(tmp_path: Path) 
     assert failed.exit_code == 1
     missing = runner.invoke(app, ["--articles", str(tmp_path / "nope.jsonl")])
     assert missing.exit_code == 2
+
+
+def test_replay_matches_rules_on_the_body(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES.replace("earthquake OR quake", "aftershock*"))
+    lines = [
+        {**LINES[0], "body": "Two aftershocks followed within the hour, the survey said."},
+        {**LINES[3], "body": ""},
+    ]
+    out = tmp_path / "out.jsonl"
+    replay(write_jsonl(tmp_path / "in.jsonl", lines), rules, out, progress=False)
+    quake, heat = read_jsonl(out)
+    assert quake["matched_rules"] == ["quakes"] and len(quake["alerts"]) == 1
+    assert heat["matched_rules"] == []
+
+
+def test_a_line_without_body_has_an_empty_one() -> None:
+    assert parse_article_line(json.dumps(LINES[0]), "x:1").body == ""
+    with_body = parse_article_line(json.dumps({**LINES[0], "body": "Full text."}), "x:1")
+    assert with_body.body == "Full text."

@@ -117,7 +117,7 @@ def test_backtest_explain_shows_the_failing_clause(
     lines = [line.strip() for line in result.stdout.splitlines()]
     assert "✗ AND" in lines
     assert "✗ NOT (true when the clause below is absent)" in lines
-    assert "✓ film  [title/summary]  found: film" in lines
+    assert "✓ film  [title/summary/body]  found: film" in lines
 
 
 def test_backtest_bad_lines_are_reported_and_fail(
@@ -154,3 +154,44 @@ def test_backtest_usage_errors(
 ) -> None:
     result = runner.invoke(rules_app, ["test", str(files[0]), *args])
     assert result.exit_code == 2
+
+
+def test_backtest_matches_the_body_and_shows_where(
+    runner: CliRunner, files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    rules, _ = files
+    body = "Officials met on Monday. " * 40 + "The president repeated his tariff threat."
+    jsonl = tmp_path / "a.jsonl"
+    jsonl.write_text(
+        json.dumps({"id": "1", "title": "Leaders meet", "summary": "Talks go on.", "body": body})
+        + "\n"
+        + json.dumps({"id": "2", "title": "Leaders meet again"})  # no body: still an article
+        + "\n"
+    )
+    result = runner.invoke(rules_app, ["test", str(rules), "--articles", str(jsonl)])
+    assert result.exit_code == 0, result.output
+    assert "fired tariffs (normal)  terms: tariff, threat" in result.stdout
+    assert "body: …" in result.stdout and "his tariff threat." in result.stdout
+    assert "2 article(s)" in result.stdout
+
+
+def test_backtest_feed_reads_the_full_content_as_body(
+    runner: CliRunner, files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    rules, _ = files
+    feed = tmp_path / "feed.xml"
+    content = "<p>" + "Ministers met. " * 30 + "They traded tariff threats.</p>"
+    feed.write_text(
+        FEED.replace(
+            "<rss version",
+            '<rss xmlns:content="http://purl.org/rss/1.0/modules/content/" version',
+        ).replace(
+            "<description>Sunny.</description>",
+            f"<description>Sunny.</description><content:encoded><![CDATA[{content}]]>"
+            "</content:encoded>",
+        )
+    )
+    result = runner.invoke(rules_app, ["test", str(rules), "--feed", str(feed), "--only-matches"])
+    assert result.exit_code == 0, result.output
+    assert "● Weather" in result.stdout
+    assert "fired tariffs (normal)  terms: tariff, threats" in result.stdout

@@ -7,6 +7,16 @@ from pathlib import Path
 import pytest
 
 from processors.rules import RuleBook, load_rules
+from processors.rules.model import Rule
+from tests.news_articles import (
+    DOMESTIC_DRUG_CASE,
+    NEAR_MISSES,
+    OTHER_EXTRADITION,
+    TRANSFER,
+    TRANSFER_COPY,
+    TRANSFER_RETOLD,
+    NewsArticle,
+)
 from wirewatch.events import Article
 
 DEMO = (
@@ -104,3 +114,66 @@ def test_demo_terms_are_highlightable_surface_words(book: RuleBook) -> None:
     assert {"cartel", "Mexico", "United States"} <= set(terms["cartel-extraditions"])
     assert terms["tariff-threats"] == ("threatened", "tariffs")
     assert all(t in DEMO for ts in terms.values() for t in ts)
+
+
+# --- whole articles: the body is in the default scope -----------------------------------
+
+
+def fired_on(book: RuleBook, story: NewsArticle) -> set[str]:
+    article = Article(
+        id=story.slug,
+        title=story.title,
+        summary=story.summary,
+        body=story.body,
+        source=story.source,
+    )
+    return {m.rule_id for m in book.match(article)}
+
+
+@pytest.mark.parametrize(
+    ("story", "expected"),
+    [
+        (TRANSFER, BOTH),
+        (TRANSFER_COPY, BOTH),
+        (TRANSFER_RETOLD, CARTEL),
+        (OTHER_EXTRADITION, CARTEL),
+    ],
+    ids=lambda v: v.slug if isinstance(v, NewsArticle) else "",
+)
+def test_whole_articles_fire(book: RuleBook, story: NewsArticle, expected: set[str]) -> None:
+    assert fired_on(book, story) == expected
+
+
+def test_a_threat_only_the_body_reports_fires_tariff_threats(book: RuleBook) -> None:
+    lead_only = Article(id="x", title=TRANSFER.title, summary=TRANSFER.summary)
+    assert {m.rule_id for m in book.match(lead_only)} == CARTEL
+    matches = book.match(
+        Article(id="x", title=TRANSFER.title, summary=TRANSFER.summary, body=TRANSFER.body)
+    )
+    terms = {m.rule_id: m.terms for m in matches}
+    assert terms["tariff-threats"] == ("threatened", "tariffs")
+    assert "has threatened high tariffs" in TRANSFER.body
+
+
+@pytest.mark.parametrize("story", NEAR_MISSES, ids=lambda s: s.slug)
+def test_whole_article_near_misses_do_not_fire(book: RuleBook, story: NewsArticle) -> None:
+    assert fired_on(book, story) == set()
+
+
+def test_an_old_extradition_deep_in_a_trial_story_does_not_fire(book: RuleBook) -> None:
+    # The domestic case names a cartel, Mexico and an extradition to the United
+    # States, only not as its news: the transfer must be in the headline or description.
+    body = DOMESTIC_DRUG_CASE.body
+    assert "extradited from Mexico to the United States" in body
+    article = Article(id="x", title=DOMESTIC_DRUG_CASE.title, summary="", body=body)
+    assert book.match(article) == []
+    lead = Article(id="y", title="Mexico extradites cartel figure to U.S.", body=body)
+    assert {m.rule_id for m in book.match(lead)} == CARTEL
+
+
+@pytest.mark.parametrize("scope", [("title", "summary"), ("body",)])
+def test_scope_still_narrows_a_rule(scope: tuple[str, ...]) -> None:
+    rule = Rule.model_validate({"id": "r", "query": "tariffs NEAR/3 threatened", "scope": scope})
+    book = RuleBook([rule])
+    fired = bool(book.match(Article(id="x", title=TRANSFER.title, body=TRANSFER.body)))
+    assert fired == (scope == ("body",))
