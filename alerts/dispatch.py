@@ -21,12 +21,13 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
+from alerts.health.monitor import HealthMonitor, load_active
 from alerts.offsets import OffsetTracker
 from alerts.pacing import Pacer, Park
 from alerts.runtime import AlertsConfig, load_alerts_config
 from alerts.sinks import append_jsonl, write_console
 from alerts.state import Store, pending_spec
-from alerts.worker import Job, TargetWorker
+from alerts.worker import Job, SendObserver, TargetWorker
 from wirewatch.events import AlertDecision, DeadLetter, DeliveryAttempt, SentRecord, utcnow
 from wirewatch.kafka import ensure_topics, make_consumer, make_producer
 from wirewatch.settings import Settings
@@ -49,6 +50,7 @@ class Dispatcher:
         config: AlertsConfig,
         store: Store,
         clock: Callable[[], datetime] = utcnow,
+        observer: SendObserver | None = None,
     ) -> None:
         self.settings = settings
         self.config = config
@@ -59,7 +61,7 @@ class Dispatcher:
         self._claimed: set[tuple[str, str]] = set()
         self._seen: set[str] = set()
         self.workers = {
-            e.key: TargetWorker(e, config.sender, store, settings.alerts, clock)
+            e.key: TargetWorker(e, config.sender, store, settings.alerts, clock, observer)
             for e in config.sender.endpoints
         }
         self._tasks: list[asyncio.Task[None]] = []
@@ -205,7 +207,14 @@ async def run_dispatcher(
     stop = stop or asyncio.Event()
     config = load_alerts_config(settings)
     topics = settings.kafka.topics
-    specs = [topics.alerts, topics.sent, topics.dlq, topics.deliveries, pending_spec(settings)]
+    specs = [
+        topics.alerts,
+        topics.sent,
+        topics.dlq,
+        topics.deliveries,
+        topics.health,
+        pending_spec(settings),
+    ]
     await ensure_topics(settings.kafka, specs)
     producer = make_producer(settings.kafka)
     await producer.start()
@@ -217,10 +226,16 @@ async def run_dispatcher(
         heartbeat_interval_ms=settings.alerts.heartbeat_interval_ms,
     )
     dispatcher: Dispatcher | None = None
+    health_stop = asyncio.Event()
+    health: asyncio.Task[None] | None = None
     try:
         store = Store(settings, producer)
         parked = await store.load(settings.kafka)
-        dispatcher = Dispatcher(settings, config, store, clock)
+        monitor = HealthMonitor(
+            settings, config.health, config.sender, producer, await load_active(settings)
+        )
+        health = asyncio.create_task(monitor.run(health_stop), name="health-monitor")
+        dispatcher = Dispatcher(settings, config, store, clock, monitor.record_send)
         await dispatcher.recover(parked)
         dispatcher.start()
         log.info(
@@ -232,6 +247,9 @@ async def run_dispatcher(
         await consumer.start()
         await _consume(settings, dispatcher, consumer, stop)
     finally:
+        health_stop.set()
+        if health is not None:
+            await asyncio.gather(health, return_exceptions=True)
         if dispatcher is not None:
             await dispatcher.close(grace_s=min(settings.alerts.send_timeout_s, 10.0))
         await consumer.stop()

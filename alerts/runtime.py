@@ -13,6 +13,7 @@ from pathlib import Path
 from alerts.delivery import Sender
 from alerts.render import Renderer, TemplateProblem
 from alerts.subscriptions import Subscription, Subscriptions, load_subscriptions
+from wirewatch.health_config import HealthConfig, load_health_config
 from wirewatch.notify_config import load_notify_config
 from wirewatch.settings import Settings
 
@@ -30,6 +31,7 @@ class AlertsConfig:
     sender: Sender
     subscriptions: Subscriptions
     max_chars: int
+    health: HealthConfig = field(default_factory=HealthConfig)
     _renderers: dict[tuple[tuple[str, str], ...], Renderer] = field(default_factory=dict)
 
     def renderer_for(self, sub: Subscription) -> Renderer:
@@ -46,7 +48,8 @@ def load_alerts_config(settings: Settings) -> AlertsConfig:
     notify_file = Path(settings.alerts.notify_file)
     notify = load_notify_config(notify_file)
     subs = load_subscriptions(notify_file, settings.alerts.timezone)
-    errors = [*notify.errors, *subs.errors]
+    health, health_errors = load_health_config(notify_file, notify.tags)
+    errors = [*notify.errors, *subs.errors, *health_errors]
     renderers: dict[tuple[tuple[str, str], ...], Renderer] = {}
     for sub in [subs.default, *subs.by_tag.values()]:
         key = _template_key(sub)
@@ -65,5 +68,6 @@ def load_alerts_config(settings: Settings) -> AlertsConfig:
         sender=Sender(notify.targets),
         subscriptions=subs,
         max_chars=settings.alerts.max_message_chars,
+        health=health,
         _renderers=renderers,
     )

@@ -28,6 +28,8 @@ from wirewatch.metrics import ALERTS_DEAD_LETTERED, ALERTS_RETRIED, ALERTS_SENT
 from wirewatch.settings import AlertSettings
 
 log = logging.getLogger(__name__)
+# (target, ok, error, dead-lettered count): how the health monitor hears of sends.
+SendObserver = Callable[[str, bool, str, int], None]
 
 
 @dataclass
@@ -53,8 +55,10 @@ class TargetWorker:
         store: Store,
         settings: AlertSettings,
         clock: Callable[[], datetime],
+        observer: SendObserver | None = None,
     ) -> None:
         self.endpoint = endpoint
+        self._observe: SendObserver = observer or (lambda *_: None)
         self.queue: asyncio.Queue[Job] = asyncio.Queue()
         self._sender = sender
         self._store = store
@@ -102,6 +106,7 @@ class TargetWorker:
                 )
             except DeliveryError as exc:
                 await self._record(job, "failed", attempt, 0.0, str(exc))
+                self._observe(key, False, str(exc), 0)
                 if attempt >= max_attempts:
                     self._down = True
                     await self._dead_letter(job, str(exc), attempt)
@@ -118,6 +123,7 @@ class TargetWorker:
                 )
                 continue
             self._down = False
+            self._observe(key, True, "", 0)
             ALERTS_SENT.inc(len(job.alerts))
             await self._record(job, "sent", attempt, latency, "")
             now = self._clock()
@@ -159,6 +165,7 @@ class TargetWorker:
             reason,
         )
         ALERTS_DEAD_LETTERED.inc(len(job.alerts))
+        self._observe(key, False, reason, len(job.alerts))
         for alert in job.alerts:
             await self._store.dead_letter(
                 DeadLetter(

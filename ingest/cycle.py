@@ -18,7 +18,7 @@ from ingest.feeds import ParseResult, parse_feed
 from ingest.fetch import Fetcher, FetchResult
 from ingest.identity import select_entries
 from ingest.schedule import Outcome, SchedulePolicy, compute_delay, parse_max_age, parse_retry_after
-from ingest.state import FeedState, count_produced
+from ingest.state import FeedState, count_produced, learn_item_gap
 from wirewatch.events import Article, utcnow
 from wirewatch.settings import IngestSettings
 
@@ -177,6 +177,8 @@ def apply_fetch(
             "next_poll_reason": reason,
             "daily_counts": count_produced(state.daily_counts, now, len(articles)),
             "produced_total": state.produced_total + len(articles),
+            # Edits of known entries are not news; only new ones set the rhythm.
+            **learn_item_gap(state, now, sum(not a.is_update for a in articles)),
         }
     )
     return PollResult(articles, state.model_copy(update=update), fetched, parsed, unchanged)

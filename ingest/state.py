@@ -4,44 +4,43 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, ConfigDict, Field
+
+from wirewatch.events import FeedStatus
 
 STATE_VERSION = 1
 COUNT_DAYS = 7
+# Gaps between polls that brought new items, kept to learn a feed's rhythm.
+MAX_ITEM_GAPS = 64
 
 
-class FeedState(BaseModel):
-    """What a poller must remember about one feed across restarts and hand-overs."""
+class FeedState(FeedStatus):
+    """What a poller must remember about one feed across restarts and hand-overs.
+
+    The fields other stages may read (health: failures, last success, item
+    rhythm) are declared on :class:`wirewatch.events.FeedStatus`.
+    """
 
     # Readers ignore unknown fields so that a newer poller's state does not break an older one.
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     state_version: int = STATE_VERSION
-    url: str
     etag: str = ""
     last_modified: str = ""
-    last_poll: AwareDatetime | None = None
-    last_success: AwareDatetime | None = None
-    last_status: int = 0
-    last_error: str = ""
-    last_error_at: AwareDatetime | None = None
-    consecutive_failures: int = 0
     next_poll: AwareDatetime | None = None
     next_poll_reason: str = ""
     permanent_redirect: str = ""
-    title: str = ""
     problems: tuple[str, ...] = ()
     # Once a feed re-issues GUIDs for unchanged entries, its GUIDs are ignored for good.
     guids_untrusted: bool = False
     # id -> content hash of recently produced entries, oldest first, bounded.
-    seen: dict[str, str] = {}
+    seen: dict[str, str] = Field(default_factory=dict)
     # hash(link, title) -> GUID id, to notice a GUID that changes under a stable entry.
-    link_title_guids: dict[str, str] = {}
+    link_title_guids: dict[str, str] = Field(default_factory=dict)
     # YYYY-MM-DD -> entries produced that day (last COUNT_DAYS days).
-    daily_counts: dict[str, int] = {}
+    daily_counts: dict[str, int] = Field(default_factory=dict)
     produced_total: int = 0
     owner: str = ""
-    updated_at: AwareDatetime | None = None
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()
@@ -55,6 +54,16 @@ def count_produced(counts: dict[str, int], now: datetime, produced: int) -> dict
     if produced:
         updated[today.isoformat()] = updated.get(today.isoformat(), 0) + produced
     return updated
+
+
+def learn_item_gap(state: FeedState, now: datetime, new_items: int) -> dict[str, object]:
+    """The rhythm fields after a successful poll that found ``new_items`` new entries."""
+    if new_items <= 0:
+        return {}
+    gaps = state.item_gaps_s
+    if state.last_item_at is not None:
+        gaps = (*gaps, max(0.0, (now - state.last_item_at).total_seconds()))[-MAX_ITEM_GAPS:]
+    return {"last_item_at": now, "item_gaps_s": gaps}
 
 
 def entries_per_day(state: FeedState, now: datetime) -> float:

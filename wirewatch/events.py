@@ -11,6 +11,7 @@ Topics (names come from settings, these are the defaults):
 - ``news.alerts``  key = alert id,   value = :class:`AlertDecision`
 - ``news.alerts.dlq`` key = alert id + target, value = :class:`DeadLetter`
 - ``news.deliveries`` key = alert id, value = :class:`DeliveryAttempt`
+- ``wirewatch.health`` key = condition id, value = :class:`HealthEvent` (compacted)
 
 Field changes that a reader could misread bump ``schema_version``.
 """
@@ -197,3 +198,54 @@ class PendingAlert(_Record):
     @property
     def key(self) -> bytes:
         return f"{self.alert.alert_id}|{self.target}".encode()
+
+
+class FeedStatus(BaseModel):
+    """What ingest says about one feed's health: the shared part of its per-feed state.
+
+    Ingest writes its whole per-feed state (a subclass of this) to the compacted
+    state topic, key = feed URL, after every poll; the alert stage's health
+    monitor reads it back as this model. ``item_gaps_s`` holds the most recent
+    gaps between polls that brought new items, which is how a feed's usual
+    rhythm is learned.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    url: str
+    title: str = ""
+    last_poll: AwareDatetime | None = None
+    last_success: AwareDatetime | None = None
+    last_status: int = 0
+    last_error: str = ""
+    last_error_at: AwareDatetime | None = None
+    consecutive_failures: int = 0
+    last_item_at: AwareDatetime | None = None
+    item_gaps_s: tuple[float, ...] = ()
+    updated_at: AwareDatetime | None = None
+
+
+HealthKind = Literal[
+    "feed_failing", "feeds_failing", "feed_silent", "target_failing", "stage_down", "stage_stalled"
+]
+
+
+class HealthEvent(_Record):
+    """A health condition that started or recovered. Compacted ``wirewatch.health``.
+
+    Key ``condition_id`` (``kind|subject``), so the topic's latest record per key
+    says which conditions are active now (``wirewatch status`` reads it, and a
+    restarted monitor resumes from it instead of alerting again).
+    """
+
+    condition_id: str
+    kind: HealthKind
+    subject: str = Field(description="Feed URL, target (privacy form) or stage name")
+    state: Literal["started", "recovered"]
+    detail: str = ""
+    since: AwareDatetime = Field(description="When the condition started")
+    at: AwareDatetime = Field(default_factory=utcnow)
+
+    @property
+    def key(self) -> bytes:
+        return self.condition_id.encode()

@@ -42,6 +42,14 @@ ALERTS_SENT = Counter("wirewatch_alerts_sent", "Alerts delivered to a target")
 ALERTS_RETRIED = Counter("wirewatch_alerts_retried", "Delivery attempts that will be retried")
 ALERTS_DEAD_LETTERED = Counter("wirewatch_alerts_dead_lettered", "Alerts sent to the DLQ")
 
+# -- health (alert stage's monitor) -----------------------------------------
+HEALTH_CONDITION = Gauge(
+    "wirewatch_health_condition", "1 while a health condition is active", ["kind", "subject"]
+)
+HEALTH_TRANSITIONS = Counter(
+    "wirewatch_health_transitions", "Health conditions started/recovered", ["kind", "state"]
+)
+
 # -- every consumer ---------------------------------------------------------
 CONSUMER_LAG = Gauge(
     "wirewatch_consumer_lag", "Records behind the log end", ["group", "topic", "partition"]

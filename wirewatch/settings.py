@@ -50,6 +50,11 @@ class Topics(_Section):
         name="wirewatch.alerts.sent", partitions=1, retention_ms=-1, cleanup_policy="compact"
     )
 
+    # Compacted: the latest start/recovery of each health condition.
+    health: TopicSpec = TopicSpec(
+        name="wirewatch.health", partitions=1, retention_ms=-1, cleanup_policy="compact"
+    )
+
     def all(self) -> list[TopicSpec]:
         return [getattr(self, name) for name in type(self).model_fields]
 
