@@ -1,6 +1,7 @@
 """``wirewatch status``: the whole service on one screen.
 
-Feeds health (from the ingest state topic), consumer lag per group, the rules
+Feeds health (from the ingest state topic), active health conditions (from the
+health topic the dispatcher's monitor writes), consumer lag per group, the rules
 version in force, the last alerts and the dead-letter queue size.
 """
 
@@ -19,14 +20,21 @@ console = Console(highlight=False)
 
 
 def status() -> None:
-    """Feeds health, consumer lag, rules version, last alerts and DLQ size."""
+    """Feeds health, health conditions, consumer lag, rules version, last alerts, DLQ size."""
     from alerts.dlq import list_dead_letters
+    from alerts.health.monitor import load_active
     from ingest.cli import status as feeds_status
     from processors.rules import hash_content
 
     settings = load_settings()
     console.rule("Feeds")
     feeds_status(as_json=False)
+    console.rule("Health")
+    active = asyncio.run(load_active(settings))
+    health = Table("since (UTC)", "condition", "subject", "detail")
+    for event in sorted(active, key=lambda e: e.since):
+        health.add_row(f"{event.since:%Y-%m-%d %H:%M}", event.kind, event.subject, event.detail)
+    console.print(health if active else "no active health condition")
     console.rule("Consumer lag")
     console.print(asyncio.run(_lag_table(settings)))
     console.rule("Rules")

@@ -70,10 +70,15 @@ def test_failing_for_hours_counts_even_with_few_polls() -> None:
     ("steps", "expected"),
     [
         # The network drops for a minute: 400 of 500 feeds fail one poll. Nothing.
-        ([{i: 1 for i in range(400)}, {}], [[], []]),
+        ([dict.fromkeys(range(400), 1), {}], [[], []]),
         # It stays down: every feed reaches the threshold; one summary, then its recovery.
         (
-            [{i: 1 for i in range(400)}, {i: 6 for i in range(400)}, {i: 9 for i in range(400)}, {}],
+            [
+                dict.fromkeys(range(400), 1),
+                dict.fromkeys(range(400), 6),
+                dict.fromkeys(range(400), 9),
+                {},
+            ],
             [[], [("feeds_failing", "*", "started")], [], [("feeds_failing", "*", "recovered")]],
         ),
     ],
@@ -89,9 +94,7 @@ def test_many_feeds_failing_at_once_send_one_summary(
 def test_feed_silent_far_longer_than_its_own_gap() -> None:
     core = HealthCore(HealthConfig())
     hourly = tuple(3600.0 for _ in range(20))
-    quiet = feed(
-        "http://127.0.0.1/q", item_gaps_s=hourly, last_item_at=T0 - timedelta(hours=11)
-    )
+    quiet = feed("http://127.0.0.1/q", item_gaps_s=hourly, last_item_at=T0 - timedelta(hours=11))
     assert core.step(Observations(T0, {quiet.url: quiet})) == []
     later = T0 + timedelta(hours=2)
     moved = quiet.model_copy(update={"last_poll": later})
@@ -183,9 +186,7 @@ def test_health_config_errors_have_file_and_line(tmp_path: Path) -> None:
         f"{path}:8: health.feeds.failures: Input should be greater than or equal to 1",
         f"{path}:9: health.feeds.colour: Extra inputs are not permitted",
     ]
-    path.write_text(
-        "version: 1\nhealth:\n  notify: [ops, pager]\n  targets: {failures: 2}\n"
-    )
+    path.write_text("version: 1\nhealth:\n  notify: [ops, pager]\n  targets: {failures: 2}\n")
     config, errors = load_health_config(path, {"ops"})
     assert config.targets.failures == 2
     assert errors == [f"{path}:3: health.notify: no target carries tag 'pager'"]
