@@ -142,7 +142,7 @@ async def run_one(
         await asyncio.sleep(5)  # let the dispatcher finish its last sends
         # Every record is processed by now and the worker commits every second:
         # what its group still lags is offsets Faust will never commit.
-        uncommitted = sum((await group_lag(bootstrap, s.processor.app_id)).values())
+        uncommitted = sum((await group_lag(s.kafka, s.processor.app_id)).values())
         alerts = await consume_until(s, s.kafka.topics.alerts.name, 10**9, timeout_s=3)
         deliveries = await consume_until(s, s.kafka.topics.deliveries.name, 10**9, timeout_s=3)
     finally:

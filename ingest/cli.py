@@ -163,13 +163,11 @@ def _ago(when: datetime | None, now: datetime) -> str:
 
 
 async def _load_states(settings: Settings) -> dict[str, FeedState]:
-    from aiokafka.admin import AIOKafkaAdminClient
-
     from ingest.store import read_compacted
-    from wirewatch.kafka import make_producer
+    from wirewatch.kafka import make_admin, make_producer
 
     topic = settings.kafka.topics.ingest_state.name
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap)
+    admin = make_admin(settings.kafka)
     await admin.start()
     try:
         if topic not in await admin.list_topics():

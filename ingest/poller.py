@@ -81,7 +81,7 @@ async def run_pollers(settings: Settings, *, stop: asyncio.Event | None = None) 
     topics = kafka.topics
     feed_list = load_feed_list(settings.ingest.feeds_file)
     loaded_mtime = _mtime(settings.ingest.feeds_file)
-    await wait_for_kafka(kafka.bootstrap)
+    await wait_for_kafka(kafka)
     await ensure_topics(kafka, [topics.raw, topics.ingest_state, topics.feeds])
     producer = make_producer(kafka)
     await producer.start()

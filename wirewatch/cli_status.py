@@ -60,7 +60,7 @@ async def _lag_table(settings: Settings) -> Table:
     groups = [settings.processor.app_id, settings.alerts.group_id, settings.ingest.group_id]
     for group in groups:
         try:
-            lags = await group_lag(settings.kafka.bootstrap, group)
+            lags = await group_lag(settings.kafka, group)
         except Exception as exc:  # one unreachable group must not hide the rest
             table.add_row(group, f"error: {exc}", "", "")
             continue

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+if TYPE_CHECKING:
+    from wirewatch.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +74,16 @@ def serve_metrics(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
-async def report_group_lag(bootstrap: str, groups: list[str], every_s: float = 15.0) -> None:
+async def report_group_lag(
+    kafka: KafkaSettings | str, groups: list[str], every_s: float = 15.0
+) -> None:
     """Keep CONSUMER_LAG current for ``groups``, forever (run as a background task)."""
     from wirewatch.kafka import group_lag
 
     while True:
         for group in groups:
             try:
-                for (topic, partition), lag in (await group_lag(bootstrap, group)).items():
+                for (topic, partition), lag in (await group_lag(kafka, group)).items():
                     CONSUMER_LAG.labels(group, topic, str(partition)).set(lag)
             except Exception as exc:  # lag is advisory; never let it kill the process
                 log.debug("consumer lag of %s not updated: %s", group, exc)

@@ -29,6 +29,7 @@ from faust.types import Message
 from processors.pipeline import Pipeline
 from processors.rules import RuleBook, RuleChanges, RulesWatcher
 from processors.runtime.batch_worker import BatchWorker, Sent, StateTables
+from processors.runtime.credentials import build_credentials
 from processors.stories.clusterer import DedupConfig, StoryClusterer
 from wirewatch import metrics
 from wirewatch.kafka import ensure_topics
@@ -69,6 +70,7 @@ def create_app(settings: Settings) -> faust.App:
     app = faust.App(
         p.app_id,
         broker=f"kafka://{settings.kafka.bootstrap}",
+        broker_credentials=build_credentials(settings.kafka),
         store="memory://",
         datadir=str(datadir),
         web_enabled=False,
@@ -209,7 +211,7 @@ def create_app(settings: Settings) -> faust.App:
         await watcher.run()
 
     async def report_lag() -> None:
-        await metrics.report_group_lag(settings.kafka.bootstrap, [p.app_id])
+        await metrics.report_group_lag(settings.kafka, [p.app_id])
 
     app.task(report_lag)
 

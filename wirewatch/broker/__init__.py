@@ -17,10 +17,14 @@ import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 
+from pydantic import SecretStr
+
+from wirewatch.broker import sasl
 from wirewatch.kafka import wait_for_kafka
-from wirewatch.settings import BrokerSettings
+from wirewatch.settings import BrokerSettings, KafkaSettings
 
 POM = Path(__file__).with_name("pom.xml")
 LOG4J = Path(__file__).with_name("log4j2.properties")
@@ -51,8 +55,16 @@ def _is_zombie(pid: int) -> bool:
 
 
 class LocalBroker:
-    def __init__(self, settings: BrokerSettings) -> None:
+    """One broker+controller process; ``sasl_users`` turns its client listener into
+    SASL_PLAINTEXT accepting those users (PLAIN and SCRAM, see wirewatch.broker.sasl)."""
+
+    def __init__(
+        self, settings: BrokerSettings, *, sasl_users: Mapping[str, str] | None = None
+    ) -> None:
         self.settings = settings
+        self.sasl_users = dict(sasl_users or {})
+        if self.sasl_users:
+            sasl.check_users(self.sasl_users)
         self.data_dir = settings.data_dir.resolve()
         self.libs_dir = settings.jar_cache.expanduser() / f"kafka-{settings.kafka_version}" / "libs"
         self.pidfile = self.data_dir / "broker.pid"
@@ -65,6 +77,21 @@ class LocalBroker:
     @property
     def bootstrap(self) -> str:
         return f"{self.settings.host}:{self.settings.port}"
+
+    def client_settings(self, user: str | None = None, mechanism: str = "PLAIN") -> KafkaSettings:
+        """Kafka settings that reach this broker (as ``user``, when it takes SASL)."""
+        if not self.sasl_users:
+            return KafkaSettings(bootstrap=self.bootstrap)
+        name = user or next(iter(self.sasl_users))
+        return KafkaSettings.model_validate(
+            {
+                "bootstrap": self.bootstrap,
+                "security_protocol": "SASL_PLAINTEXT",
+                "sasl_mechanism": mechanism,
+                "sasl_username": name,
+                "sasl_password": SecretStr(self.sasl_users[name]),
+            }
+        )
 
     # -- jars ---------------------------------------------------------------
     def ensure_jars(self) -> Path:
@@ -112,7 +139,13 @@ class LocalBroker:
             "num.partitions": "1",
             "auto.create.topics.enable": "true",
         }
+        if self.sasl_users:
+            lines.update(
+                sasl.listener_properties(self.sasl_users, s.host, s.port, s.controller_port)
+            )
         self.properties.write_text("".join(f"{k}={v}\n" for k, v in lines.items()))
+        # It holds the SASL passwords when there are any.
+        self.properties.chmod(0o600)
 
     def format_storage(self, java: str, classpath: str) -> None:
         if (self.log_dir / "meta.properties").exists():
@@ -121,10 +154,13 @@ class LocalBroker:
         # "--cluster-id=ID" in one word: a URL-safe id may start with "-", which
         # the tool's argument parser would otherwise take for an option.
         cmd = [java, "-cp", classpath, "kafka.tools.StorageTool", "format",
-               f"--cluster-id={cluster_id}", "-c", str(self.properties)]  # fmt: skip
+               f"--cluster-id={cluster_id}", "-c", str(self.properties),
+               *sasl.scram_format_args(self.sasl_users)]  # fmt: skip
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603
         if result.returncode != 0:
-            raise BrokerError("Formatting KRaft storage failed:\n" + result.stderr[-2000:])
+            raise BrokerError(
+                "Formatting KRaft storage failed:\n" + self._redact(result.stderr)[-2000:]
+            )
 
     # -- lifecycle ----------------------------------------------------------
     def pid(self) -> int | None:
@@ -182,7 +218,8 @@ class LocalBroker:
         return self.bootstrap
 
     def _wait_ready(self, deadline: float) -> None:
-        asyncio.run(wait_for_kafka(self.bootstrap, max(deadline - time.monotonic(), 5.0)))
+        timeout_s = max(deadline - time.monotonic(), 5.0)
+        asyncio.run(wait_for_kafka(self.client_settings(), timeout_s))
 
     def stop(self, timeout_s: float = 30.0) -> bool:
         """Stop the broker gracefully (SIGTERM, then SIGKILL). Returns False if none ran."""
@@ -214,6 +251,11 @@ class LocalBroker:
             return "stopped"
         state = "running" if self.port_open() else "starting"
         return f"{state} (pid {pid}) on {self.bootstrap}, data in {self.data_dir}"
+
+    def _redact(self, text: str) -> str:
+        for password in self.sasl_users.values():
+            text = text.replace(password, "***")
+        return text
 
     def _tail(self, lines: int = 30) -> str:
         try:
