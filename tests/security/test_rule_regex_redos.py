@@ -19,7 +19,7 @@ from wirewatch.events import Article
 # The guard is pytest's timeout: on a backtracking engine this title would take
 # longer than the age of the universe; on RE2 it is microseconds.
 @pytest.mark.timeout(30)
-@pytest.mark.parametrize("field", ["title", "summary"])
+@pytest.mark.parametrize("field", ["title", "summary", "body"])
 def test_nested_quantifier_against_a_long_text_returns(field: str) -> None:
     book = RuleBook([Rule(id="redos", query="/(a+)+b/")])
     hostile = "a" * 5_000 + "!"
