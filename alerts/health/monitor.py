@@ -31,7 +31,7 @@ from alerts.render import Message
 from wirewatch import metrics
 from wirewatch.events import FeedStatus, HealthEvent, utcnow
 from wirewatch.health_config import HealthConfig
-from wirewatch.kafka import group_lag, make_consumer, topic_partitions
+from wirewatch.kafka import group_lag, make_admin, make_consumer, topic_partitions
 from wirewatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ class HealthMonitor:
                 members = sum(len(g[5]) for g in response.groups if g[1] == group)
                 lag = None
                 if stage == "processor":
-                    lags = await group_lag(self.settings.kafka.bootstrap, group)
+                    lags = await group_lag(self.settings.kafka, group)
                     lag = sum(lags.values())
             except Exception as exc:  # unknown this round; the core keeps what it had
                 log.debug("health: group %s not described: %s", group, exc)
@@ -133,7 +133,7 @@ class HealthMonitor:
         kafka = self.settings.kafka
         state_topic = kafka.topics.ingest_state.name
         consumer = make_consumer(kafka, group_id=None)
-        admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap, client_id=kafka.client_id)
+        admin = make_admin(kafka)
         await consumer.start()
         await admin.start()
         try:
