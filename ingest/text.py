@@ -27,8 +27,8 @@ _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "iframe", "ob
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u200b]+")
 _BLANK_LINES = re.compile(r"\s*\n\s*")
 _LOOKS_LIKE_HTML = re.compile(r"<[a-zA-Z/!]|&[#a-zA-Z0-9]+;")
-# C0 controls (but tab and newline) and DEL: binary junk in a feed, never text.
-_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+")
+# C0 controls (but tab and newline), DEL and C1 controls: binary junk in a feed, never text.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]+")
 # Raw input kept per char of output. News HTML runs at 2-5 chars of markup per
 # char of text; cutting before any parse or regex pass bounds the work on a
 # 10 MB entry to what a capped one costs.
