@@ -22,7 +22,8 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from wirewatch.broker import sasl
+from wirewatch.broker import security
+from wirewatch.broker.security import ServerTls
 from wirewatch.kafka import wait_for_kafka
 from wirewatch.settings import BrokerSettings, KafkaSettings
 
@@ -55,16 +56,20 @@ def _is_zombie(pid: int) -> bool:
 
 
 class LocalBroker:
-    """One broker+controller process; ``sasl_users`` turns its client listener into
-    SASL_PLAINTEXT accepting those users (PLAIN and SCRAM, see wirewatch.broker.sasl)."""
+    """One broker+controller process, plaintext unless secured (wirewatch.broker.security):
+    ``sasl_users`` makes clients log in (PLAIN or SCRAM), ``tls`` puts TLS under it."""
 
     def __init__(
-        self, settings: BrokerSettings, *, sasl_users: Mapping[str, str] | None = None
+        self,
+        settings: BrokerSettings,
+        *,
+        sasl_users: Mapping[str, str] | None = None,
+        tls: ServerTls | None = None,
     ) -> None:
         self.settings = settings
         self.sasl_users = dict(sasl_users or {})
-        if self.sasl_users:
-            sasl.check_users(self.sasl_users)
+        self.tls = tls
+        security.check_users(self.sasl_users)
         self.data_dir = settings.data_dir.resolve()
         self.libs_dir = settings.jar_cache.expanduser() / f"kafka-{settings.kafka_version}" / "libs"
         self.pidfile = self.data_dir / "broker.pid"
@@ -80,18 +85,18 @@ class LocalBroker:
 
     def client_settings(self, user: str | None = None, mechanism: str = "PLAIN") -> KafkaSettings:
         """Kafka settings that reach this broker (as ``user``, when it takes SASL)."""
-        if not self.sasl_users:
-            return KafkaSettings(bootstrap=self.bootstrap)
-        name = user or next(iter(self.sasl_users))
-        return KafkaSettings.model_validate(
-            {
-                "bootstrap": self.bootstrap,
-                "security_protocol": "SASL_PLAINTEXT",
-                "sasl_mechanism": mechanism,
-                "sasl_username": name,
-                "sasl_password": SecretStr(self.sasl_users[name]),
-            }
-        )
+        options: dict[str, object] = {
+            "bootstrap": self.bootstrap,
+            "security_protocol": security.protocol(self.sasl_users, self.tls),
+        }
+        if self.tls:
+            options["ssl_cafile"] = self.tls.ca
+        if self.sasl_users:
+            name = user or next(iter(self.sasl_users))
+            options["sasl_mechanism"] = mechanism
+            options["sasl_username"] = name
+            options["sasl_password"] = SecretStr(self.sasl_users[name])
+        return KafkaSettings.model_validate(options)
 
     # -- jars ---------------------------------------------------------------
     def ensure_jars(self) -> Path:
@@ -139,9 +144,11 @@ class LocalBroker:
             "num.partitions": "1",
             "auto.create.topics.enable": "true",
         }
-        if self.sasl_users:
+        if self.sasl_users or self.tls:
             lines.update(
-                sasl.listener_properties(self.sasl_users, s.host, s.port, s.controller_port)
+                security.listener_properties(
+                    self.sasl_users, self.tls, s.host, s.port, s.controller_port
+                )
             )
         self.properties.write_text("".join(f"{k}={v}\n" for k, v in lines.items()))
         # It holds the SASL passwords when there are any.
@@ -155,7 +162,7 @@ class LocalBroker:
         # the tool's argument parser would otherwise take for an option.
         cmd = [java, "-cp", classpath, "kafka.tools.StorageTool", "format",
                f"--cluster-id={cluster_id}", "-c", str(self.properties),
-               *sasl.scram_format_args(self.sasl_users)]  # fmt: skip
+               *security.scram_format_args(self.sasl_users)]  # fmt: skip
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603
         if result.returncode != 0:
             raise BrokerError(
