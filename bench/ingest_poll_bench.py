@@ -60,7 +60,9 @@ async def serve(feeds: int, entries: int) -> tuple[web.AppRunner, str]:
 
 async def main(feeds: int, entries: int) -> None:
     runner, base = await serve(feeds, entries)
-    settings = IngestSettings(per_host_concurrency=20, max_concurrency=20)
+    settings = IngestSettings(
+        per_host_concurrency=20, max_concurrency=20, allow_addresses=("127.0.0.1",)
+    )
     specs = [FeedSpec(url=f"{base}/f{n}.xml") for n in range(feeds)]
     try:
         async with Fetcher(settings) as fetcher:

@@ -4,7 +4,8 @@ Every failure ends as a :class:`FetchResult` with a clear ``error``; nothing
 here raises for a bad server. Bounds: ``total_timeout_s`` for the whole fetch
 (a server trickling one byte per second cannot hold a poller), ``max_body_bytes``
 counted on the decompressed stream (so a gzip bomb is cut off as well), and
-``max_redirects`` hops with loop detection.
+``max_redirects`` hops with loop detection. Internal addresses are refused on
+every hop and at connect time (:mod:`ingest.netguard`), unless allowed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 import aiohttp
+from aiohttp.abc import AbstractResolver
 
+from ingest.netguard import AddressPolicy, GuardedResolver, find_refusal
 from wirewatch.settings import IngestSettings
 
 _KEPT_HEADERS = ("etag", "last-modified", "cache-control", "retry-after", "content-type")
@@ -57,11 +60,16 @@ def _host_key(url: str) -> str:
 class Fetcher:
     """One shared HTTP client with a global and a per-host concurrency limit."""
 
-    def __init__(self, settings: IngestSettings) -> None:
+    def __init__(
+        self, settings: IngestSettings, *, resolver: AbstractResolver | None = None
+    ) -> None:
+        """``resolver`` replaces aiohttp's default name resolution (still policy-checked)."""
         self.settings = settings
+        self._resolver = resolver
         self._global = asyncio.Semaphore(settings.max_concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._session: aiohttp.ClientSession | None = None
+        self.policy = AddressPolicy(settings.allow_addresses)
 
     async def __aenter__(self) -> Fetcher:
         timeout = aiohttp.ClientTimeout(
@@ -72,7 +80,13 @@ class Fetcher:
         self._session = aiohttp.ClientSession(
             timeout=timeout,
             headers={"User-Agent": self.settings.user_agent},
-            connector=aiohttp.TCPConnector(limit=self.settings.max_concurrency),
+            connector=aiohttp.TCPConnector(
+                limit=self.settings.max_concurrency,
+                resolver=GuardedResolver(self.policy, self._resolver),
+                socket_factory=self.policy.open_socket,
+            ),
+            # Proxies from the environment would connect on our behalf, past the policy.
+            trust_env=False,
         )
         return self
 
@@ -133,7 +147,11 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         current, visited, permanent = url, {url}, ""
         all_permanent = True
-        for _hop in range(self.settings.max_redirects + 1):
+        for hop in range(self.settings.max_redirects + 1):
+            refused = self.policy.check_url(current)
+            if refused:
+                where = f"redirect to {current} refused" if hop else "refused"
+                return FetchResult(url, error=f"{where}: {refused}", final_url=current)
             try:
                 # Host slot first: a task queued behind a busy publisher must not
                 # hold one of the global slots that other hosts could use.
@@ -173,6 +191,10 @@ class Fetcher:
                     url, error=f"read timed out after {self.settings.read_timeout_s:g}s"
                 )
             except (aiohttp.ClientError, OSError, ValueError) as exc:
+                policy = find_refusal(exc)
+                if policy is not None:
+                    where = f"redirect to {current} refused" if hop else "refused"
+                    return FetchResult(url, error=f"{where}: {policy}", final_url=current)
                 return FetchResult(url, error=f"{type(exc).__name__}: {exc}".rstrip(": "))
         return FetchResult(
             url, error=f"too many redirects (more than {self.settings.max_redirects})"

@@ -9,13 +9,17 @@ Each stage reads its own section; no stage reads another's.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+_HOST_NAME = re.compile(r"[A-Za-z0-9_-]{1,63}(?:\.[A-Za-z0-9_-]{1,63})*\.?")
 
 
 class _Section(BaseModel):
@@ -135,6 +139,10 @@ class IngestSettings(_Section):
     total_timeout_s: float = 60.0
     max_body_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 5
+    # Feeds may not reach loopback, private, link-local, multicast, reserved or cloud
+    # metadata addresses (SSRF), except those listed here: networks or single
+    # addresses ("10.0.0.0/8", "127.0.0.1", "fd00::/8") or host names ("intranet.lan").
+    allow_addresses: tuple[str, ...] = ()
     # Server hints (ttl, max-age) may slow a feed down to this, never speed it up.
     max_interval_s: float = 6 * 3600.0
     max_backoff_s: float = 6 * 3600.0
@@ -147,6 +155,19 @@ class IngestSettings(_Section):
     # none. A long read runs to 15,000; the cap bounds every later stage's work.
     max_article_body_chars: int = Field(20_000, ge=0, le=1_000_000)
     user_agent: str = "wirewatch/0.1 (+https://github.com/wirewatch/wirewatch)"
+
+    @field_validator("allow_addresses")
+    @classmethod
+    def _check_allow_entries(cls, entries: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                if not _HOST_NAME.fullmatch(entry):
+                    raise ValueError(
+                        f"{entry!r} is neither a network, an address nor a host name"
+                    ) from None
+        return entries
 
 
 class ProcessorSettings(_Section):

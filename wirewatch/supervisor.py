@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -60,6 +61,9 @@ async def _run(settings: Settings, demo: bool) -> None:
 
         runner = await start_demo_server(DEMO_PORT)
         log.info("demo feeds at http://127.0.0.1:%d/feeds/", DEMO_PORT)
+        # The ingest child polls the demo server on loopback, which it refuses by default.
+        allowed = [*settings.ingest.allow_addresses, "127.0.0.1"]
+        os.environ["WIREWATCH_INGEST__ALLOW_ADDRESSES"] = json.dumps(allowed)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

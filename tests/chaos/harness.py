@@ -183,6 +183,8 @@ class Stack:
             "WIREWATCH_INGEST__READ_TIMEOUT_S": "2",
             "WIREWATCH_INGEST__MAX_BODY_BYTES": str(4 << 20),
             "WIREWATCH_INGEST__MAX_BACKOFF_S": "5",
+            # The feed server listens on loopback, which ingest refuses by default.
+            "WIREWATCH_INGEST__ALLOW_ADDRESSES": '["127.0.0.1"]',
             "WIREWATCH_PROCESSOR__RULES_FILE": str(self.rules),
             "WIREWATCH_PROCESSOR__STATE_DIR": str(tmp / "faust"),
             "WIREWATCH_ALERTS__NOTIFY_FILE": str(tmp / "notify.yaml"),

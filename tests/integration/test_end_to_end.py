@@ -128,6 +128,8 @@ def write_config(
     )
     return {
         "WIREWATCH_INGEST__FEEDS_FILE": str(tmp / "feeds.yaml"),
+        # The feed server listens on loopback, which ingest refuses by default.
+        "WIREWATCH_INGEST__ALLOW_ADDRESSES": '["127.0.0.1"]',
         "WIREWATCH_PROCESSOR__RULES_FILE": str(rules),
         "WIREWATCH_PROCESSOR__STATE_DIR": str(tmp / "faust"),
         "WIREWATCH_ALERTS__NOTIFY_FILE": str(tmp / "notify.yaml"),

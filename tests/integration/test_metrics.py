@@ -56,6 +56,8 @@ async def test_ingest_and_processor_metrics(
         "KAFKA_BOOTSTRAP": kafka_bootstrap,
         "WIREWATCH_KAFKA__NAMESPACE": unique_name("metrics"),
         "WIREWATCH_INGEST__FEEDS_FILE": str(tmp_path / "feeds.yaml"),
+        # The feed server listens on loopback, which ingest refuses by default.
+        "WIREWATCH_INGEST__ALLOW_ADDRESSES": '["127.0.0.1"]',
         "WIREWATCH_PROCESSOR__RULES_FILE": str(repo_root / "config" / "rules.yaml"),
         "WIREWATCH_PROCESSOR__STATE_DIR": str(tmp_path / "faust"),
         "WIREWATCH_ALERTS__NOTIFY_FILE": str(tmp_path / "none.yaml"),

@@ -105,6 +105,13 @@ async def feed_server() -> AsyncIterator[FeedServer]:
         await runner.cleanup()
 
 
+@pytest.fixture(autouse=True)
+def allow_loopback_feeds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands and subprocesses that read settings from the environment may poll the
+    loopback feed servers of these tests (ingest refuses loopback by default)."""
+    monkeypatch.setenv("WIREWATCH_INGEST__ALLOW_ADDRESSES", '["127.0.0.1"]')
+
+
 @pytest.fixture
 def fast_ingest() -> IngestSettings:
     """Ingest settings scaled down so that a test sees many polls in a few seconds."""
@@ -117,6 +124,8 @@ def fast_ingest() -> IngestSettings:
         max_body_bytes=1024 * 1024,
         session_timeout_ms=6000,
         heartbeat_interval_ms=1000,
+        # The feed servers of these tests listen here; loopback is refused by default.
+        allow_addresses=("127.0.0.1",),
     )
 
 
