@@ -8,13 +8,16 @@ import sys
 
 import typer
 
+from wirewatch.terminal import strip_control_chars
+
 alerts_app = typer.Typer(help="Alert delivery: test targets, dead letters.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Alerts that ran out of delivery attempts.", no_args_is_help=True)
 alerts_app.add_typer(dlq_app, name="dlq")
 
 
 def _out(line: str) -> None:
-    sys.stdout.write(line + "\n")
+    # Lines carry alert, target and server text: no control character reaches the terminal.
+    sys.stdout.write(strip_control_chars(line) + "\n")
 
 
 def _fail_on_config(exc: Exception) -> None:

@@ -20,6 +20,7 @@ from ingest.opml import OpmlError, parse_opml
 from ingest.state import FeedState, entries_per_day
 from wirewatch.events import utcnow
 from wirewatch.settings import Settings, load_settings
+from wirewatch.terminal import escape_markup as esc
 
 feeds_app = typer.Typer(help="Inspect and manage feeds.", no_args_is_help=True)
 _out = Console(highlight=False)
@@ -46,7 +47,7 @@ def run_ingest() -> None:
         asyncio.run(main())
     except FeedListError as exc:
         for line in exc.errors:
-            _err.print(f"[red]error[/red] {line}")
+            _err.print(f"[red]error[/red] {esc(line)}")
         raise typer.Exit(2) from exc
 
 
@@ -66,20 +67,20 @@ def import_opml(
         found, problems = parse_opml(opml_file.read_bytes())
         current = load_feed_list(target)
     except (OpmlError, FeedListError) as exc:
-        _err.print(f"[red]error[/red] {exc}")
+        _err.print(f"[red]error[/red] {esc(exc)}")
         raise typer.Exit(2) from exc
     merged, added, skipped = merge_feeds(current, found)
     for problem in problems:
-        _err.print(f"[yellow]warning[/yellow] {problem}")
+        _err.print(f"[yellow]warning[/yellow] {esc(problem)}")
     for feed in added:
-        _out.print(f"+ {feed.url}  {feed.name}")
+        _out.print(f"+ {esc(feed.url)}  {esc(feed.name)}")
     if not dry_run and added:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(target.suffix + ".tmp")
         tmp.write_text(render_feed_list(merged), encoding="utf-8")
         tmp.replace(target)
     verb = "would add" if dry_run else "added"
-    _out.print(f"{verb} {len(added)} feeds, {len(skipped)} already listed -> {target}")
+    _out.print(f"{verb} {len(added)} feeds, {len(skipped)} already listed -> {esc(target)}")
 
 
 async def _fetch_for_check(source: str, settings: Settings) -> FetchResult:
@@ -123,24 +124,26 @@ def check(
         }
         _out.print_json(data=payload)
     else:
-        _out.print(f"[bold]{source}[/bold]  HTTP {fetched.status or '-'}  {fetched.elapsed_s:.2f}s")
+        _out.print(
+            f"[bold]{esc(source)}[/bold]  HTTP {fetched.status or '-'}  {fetched.elapsed_s:.2f}s"
+        )
         if fetched.permanent_redirect:
-            _out.print(f"permanent redirect -> {fetched.permanent_redirect}")
+            _out.print(f"permanent redirect -> {esc(fetched.permanent_redirect)}")
         if parsed:
             _out.print(
-                f"title: {parsed.title!r}  format: {parsed.version or '?'}  "
-                f"encoding: {parsed.encoding or '?'}  ttl: {parsed.ttl_s or '-'}"
+                f"title: {esc(repr(parsed.title))}  format: {esc(parsed.version or '?')}  "
+                f"encoding: {esc(parsed.encoding or '?')}  ttl: {parsed.ttl_s or '-'}"
             )
             _out.print(f"{len(result.articles)} entries would be produced:")
         for article in result.articles[:limit]:
             _out.print(
-                f"  {article.published:%Y-%m-%d %H:%M}Z  {article.id}  {article.title[:80]}\n"
-                f"      {article.url}"
+                f"  {article.published:%Y-%m-%d %H:%M}Z  {esc(article.id)}  "
+                f"{esc(article.title[:80])}\n      {esc(article.url)}"
             )
         if len(result.articles) > limit:
             _out.print(f"  ... {len(result.articles) - limit} more")
         for problem in problems:
-            _out.print(f"[yellow]problem[/yellow] {problem}")
+            _out.print(f"[yellow]problem[/yellow] {esc(problem)}")
         if not problems:
             _out.print("no problems found")
     if fetched.error or (parsed is not None and not parsed.ok):
@@ -180,7 +183,15 @@ async def _load_states(settings: Settings) -> dict[str, FeedState]:
         raw = await read_compacted(settings.kafka, producer, topic)
     finally:
         await producer.stop()
-    return {url: FeedState.model_validate_json(v) for url, v in raw.items() if v is not None}
+    states: dict[str, FeedState] = {}
+    for url, value in raw.items():
+        if value is None:
+            continue
+        try:
+            states[url] = FeedState.model_validate_json(value)
+        except ValueError:  # one bad record must not hide every other feed
+            _err.print(f"[yellow]skipped[/yellow] unreadable state record of {esc(url)}")
+    return states
 
 
 @feeds_app.command("status")
@@ -218,7 +229,7 @@ def status(
     for url in urls:
         st = states.get(url)
         if st is None:
-            table.add_row(url, "-", "", "", "", "never polled")
+            table.add_row(esc(url), "-", "", "", "", "never polled")
             continue
         notes = [st.last_error] if st.last_error and st.consecutive_failures else []
         if st.permanent_redirect:
@@ -229,11 +240,11 @@ def status(
             notes.append("no longer in the feeds file")
         notes.append(f"polled by {st.owner}" if st.owner else "")
         table.add_row(
-            f"{st.title[:60]}\n{url}" if st.title else url,
+            f"{esc(st.title[:60])}\n{esc(url)}" if st.title else esc(url),
             _ago(st.last_success, now),
             str(st.consecutive_failures),
             f"{entries_per_day(st, now):.1f}",
-            f"{_ago(st.next_poll, now)}\n{st.next_poll_reason}",
-            "\n".join(n for n in notes if n),
+            f"{_ago(st.next_poll, now)}\n{esc(st.next_poll_reason)}",
+            "\n".join(esc(n) for n in notes if n),
         )
     _out.print(table)

@@ -54,7 +54,7 @@ async def read_compacted(
                 for records in batch.values():
                     for record in records:
                         if record.key is not None:
-                            latest[record.key.decode()] = record.value
+                            latest[record.key.decode(errors="replace")] = record.value
     finally:
         await consumer.stop()
     return latest

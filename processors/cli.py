@@ -114,6 +114,7 @@ def test_rules(
         render_article,
     )
     from wirewatch.events import Article
+    from wirewatch.terminal import strip_control_chars
 
     out = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -147,7 +148,9 @@ def test_rules(
     for item in items:
         if isinstance(item, ReadError):
             bad += 1
-            err.print(f"{item.where}: {item.message}", style="red", markup=False)
+            err.print(
+                strip_control_chars(f"{item.where}: {item.message}"), style="red", markup=False
+            )
             continue
         total += 1
         matches = book.match(item)

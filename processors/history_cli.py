@@ -11,6 +11,7 @@ from rich.console import Console
 from processors.history import diff_backtests, parse_since, read_history, run_backtest
 from processors.history_report import backtest_json, print_backtest, print_diff
 from wirewatch.events import utcnow
+from wirewatch.terminal import strip_control_chars
 
 
 def test_rules_since(
@@ -47,7 +48,8 @@ def test_rules_since(
 
     history = asyncio.run(read_history(settings, utcnow() - window, progress=not quiet))
     for problem in history.errors:
-        err.print(f"{problem.where}: {problem.message}", style="red", markup=False)
+        where = strip_control_chars(f"{problem.where}: {problem.message}")
+        err.print(where, style="red", markup=False)
     report = run_backtest(settings, book, history)
     changes = (
         diff_backtests(run_backtest(settings, active_book, history), report)

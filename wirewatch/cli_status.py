@@ -15,6 +15,7 @@ from rich.table import Table
 from wirewatch.events import AlertDecision, NewsEvent
 from wirewatch.kafka import group_lag, read_last
 from wirewatch.settings import Settings, load_settings
+from wirewatch.terminal import escape_markup as esc
 
 console = Console(highlight=False)
 
@@ -44,15 +45,18 @@ def status() -> None:
     except OSError as exc:
         file_version = f"unreadable: {exc}"
     last_events = asyncio.run(read_last(settings.kafka, settings.kafka.topics.events.name, 1))
-    in_force = NewsEvent.model_validate_json(last_events[-1]).rules_version if last_events else "-"
-    console.print(f"{rules_file}: version {file_version}")
-    console.print(f"last processed event used version {in_force}")
+    console.print(f"{rules_file}: version {file_version}", markup=False)
+    console.print(f"last processed event used version {_rules_in_force(last_events)}", markup=False)
     console.rule("Last alerts")
     console.print(asyncio.run(_alerts_table(settings)))
     console.rule("Dead letters")
-    dead = asyncio.run(list_dead_letters(settings))
+    try:
+        dead = asyncio.run(list_dead_letters(settings))
+    except ValueError as exc:  # a bad ledger record must not cost the whole screen
+        console.print(f"unreadable: {esc(exc)}")
+        return
     console.print(f"{len(dead)} in {settings.kafka.topics.dlq.name}"
-                  + (" (wirewatch alerts dlq list)" if dead else ""))  # fmt: skip
+                  + (" (wirewatch alerts dlq list)" if dead else ""), markup=False)  # fmt: skip
 
 
 async def _lag_table(settings: Settings) -> Table:
@@ -62,24 +66,40 @@ async def _lag_table(settings: Settings) -> Table:
         try:
             lags = await group_lag(settings.kafka, group)
         except Exception as exc:  # one unreachable group must not hide the rest
-            table.add_row(group, f"error: {exc}", "", "")
+            table.add_row(esc(group), f"error: {esc(exc)}", "", "")
             continue
         if not lags:
-            table.add_row(group, "(no committed offsets)", "", "")
+            table.add_row(esc(group), "(no committed offsets)", "", "")
         for (topic, partition), lag in sorted(lags.items()):
-            table.add_row(group, topic, str(partition), str(lag))
+            table.add_row(esc(group), esc(topic), str(partition), str(lag))
     return table
 
 
 async def _alerts_table(settings: Settings, count: int = 10) -> Table:
     table = Table("decided", "rule", "reason", "outlets", "headline")
+    unreadable = 0
     for raw in await read_last(settings.kafka, settings.kafka.topics.alerts.name, count):
-        alert = AlertDecision.model_validate_json(raw)
+        try:
+            alert = AlertDecision.model_validate_json(raw or b"")
+        except ValueError:  # one bad record must not hide the others
+            unreadable += 1
+            continue
         table.add_row(
             f"{alert.decided_at:%Y-%m-%d %H:%M}",
-            alert.rule.rule_id,
-            alert.reason,
+            esc(alert.rule.rule_id),
+            esc(alert.reason),
             str(alert.source_count),
-            alert.article.title[:80],
+            esc(alert.article.title[:80]),
         )
+    if unreadable:
+        table.caption = f"{unreadable} unreadable record(s) skipped"
     return table
+
+
+def _rules_in_force(last_events: list[bytes]) -> str:
+    try:
+        return NewsEvent.model_validate_json(last_events[-1] or b"").rules_version
+    except IndexError:
+        return "-"
+    except ValueError:
+        return "? (the last event is unreadable)"

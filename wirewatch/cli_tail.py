@@ -13,11 +13,12 @@ import sys
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.markup import escape
 
 from wirewatch.events import NewsEvent
 from wirewatch.kafka import make_consumer, topic_partitions
 from wirewatch.settings import load_settings
+from wirewatch.terminal import escape_markup as escape
+from wirewatch.terminal import strip_control_chars
 
 
 def tail(
@@ -103,7 +104,8 @@ def _show(
     try:
         event = NewsEvent.model_validate_json(value)
     except ValidationError as exc:
-        print(f"unreadable record: {exc.errors()[0]['msg']}", file=sys.stderr)  # noqa: T201
+        reason = strip_control_chars(exc.errors()[0]["msg"])
+        print(f"unreadable record: {reason}", file=sys.stderr)  # noqa: T201
         return
     if not wanted(event, rule, alerts_only):
         return

@@ -21,6 +21,7 @@ from rich.text import Text
 from processors.rules.model import RuleBook
 from processors.rules.query_text import fold, surface_spans
 from wirewatch.events import Article, RuleMatch
+from wirewatch.terminal import strip_control_chars
 
 _TAG_RE = re.compile(r"<[^>]+>")
 _SPACE_RE = re.compile(r"\s+")
@@ -125,16 +126,18 @@ def render_article(
     """Lines to print for one backtested article: header, fired rules, highlighted text."""
     terms = tuple(t for m in matches for t in m.terms)
     head = Text("● " if matches else "○ ", style="green" if matches else "dim")
-    head.append_text(highlight(article.title, terms))
+    head.append_text(highlight(strip_control_chars(article.title), terms))
     if article.source:
-        head.append(f"  [{article.source}]", style="dim")
+        head.append(f"  [{strip_control_chars(article.source)}]", style="dim")
     lines = [head]
     for match in matches:
-        line = Text(f"    fired {match.rule_id}", style="bold green")
-        line.append(f" ({match.severity})  terms: {', '.join(match.terms)}")
+        line = Text(f"    fired {strip_control_chars(match.rule_id)}", style="bold green")
+        terms_text = strip_control_chars(", ".join(match.terms))
+        line.append(f" ({match.severity})  terms: {terms_text}")
         lines.append(line)
     if matches and article.summary:
-        summary = article.summary[:width_hint] + ("…" if len(article.summary) > width_hint else "")
+        summary = strip_control_chars(article.summary[:width_hint])
+        summary += "…" if len(article.summary) > width_hint else ""
         lines.append(Text("    ").append_text(highlight(summary, terms)))
     excerpt = body_excerpt(article, terms)
     if excerpt:
@@ -162,5 +165,5 @@ def explain_lines(book: RuleBook, article: Article, rule_id: str) -> list[Text]:
     out = []
     for line in book.explain(article, rule_id):
         style = "green" if line.lstrip().startswith("✓") else "red"
-        out.append(Text(f"    {line}", style=style))
+        out.append(Text(f"    {strip_control_chars(line)}", style=style))
     return out
