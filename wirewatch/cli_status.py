@@ -34,7 +34,9 @@ def status() -> None:
     active = asyncio.run(load_active(settings))
     health = Table("since (UTC)", "condition", "subject", "detail")
     for event in sorted(active, key=lambda e: e.since):
-        health.add_row(f"{event.since:%Y-%m-%d %H:%M}", event.kind, event.subject, event.detail)
+        health.add_row(
+            f"{event.since:%Y-%m-%d %H:%M}", esc(event.kind), esc(event.subject), esc(event.detail)
+        )
     console.print(health if active else "no active health condition")
     console.rule("Consumer lag")
     console.print(asyncio.run(_lag_table(settings)))

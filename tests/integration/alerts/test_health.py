@@ -81,6 +81,8 @@ def make_settings(
             "total_timeout_s": 3.0,
             "session_timeout_ms": 6000,
             "heartbeat_interval_ms": 1000,
+            # The feed server listens on loopback, which ingest refuses by default.
+            "allow_addresses": ("127.0.0.1",),
         },
     )
 
