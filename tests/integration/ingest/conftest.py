@@ -158,7 +158,10 @@ def write_feeds(path: Path, urls: list[str], interval: float = 0.5) -> Path:
 
 def write_settings_yaml(path: Path, settings: Settings) -> Path:
     """The same settings as a YAML file, for a poller started as a subprocess."""
-    data: dict[str, Any] = settings.model_dump(mode="json", include={"kafka", "ingest"})
+    # Unset fields left out: a settings file may not even name a secret (sasl_password).
+    data: dict[str, Any] = settings.model_dump(
+        mode="json", include={"kafka", "ingest"}, exclude_none=True
+    )
     path.write_text(yaml.safe_dump(data))
     return path
 
