@@ -171,6 +171,8 @@ async def outcome(
         "KAFKA_BOOTSTRAP": kafka_bootstrap,
         "WIREWATCH_KAFKA__NAMESPACE": namespace,
         "WIREWATCH_INGEST__FEEDS_FILE": str(tmp / "feeds.yaml"),
+        # The feed server listens on loopback, which ingest refuses by default.
+        "WIREWATCH_INGEST__ALLOW_ADDRESSES": '["127.0.0.1"]',
         "WIREWATCH_PROCESSOR__RULES_FILE": str(tmp / "rules.yaml"),
         "WIREWATCH_PROCESSOR__STATE_DIR": str(tmp / "faust"),
     }
