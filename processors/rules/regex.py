@@ -4,8 +4,9 @@ Rules are typed by users and run on the event loop against hostile feed text, so
 a backtracking engine (stdlib ``re``) is out: ``/(a+)+b/`` against a few dozen
 chars takes seconds there. RE2 (google-re2) never backtracks. Its price is that
 it refuses backreferences and lookaround, which ``rules check`` reports at the
-pattern's line and column, and that ``\\w``, ``\\d`` and ``\\b`` are ASCII-only
-(rule text is folded to ASCII for Latin scripts; see ``query_text.fold``).
+pattern's line and column, and that ``\\w``, ``\\d`` and ``\\b`` are ASCII-only.
+Rule text is folded to ASCII for Latin scripts (``query_text.fold``); a pattern
+with other letters and ``\\b``/``\\w`` is refused rather than left never matching.
 
 Each match is bounded twice more: a regex sees at most ``MAX_TEXT_CHARS`` of a
 field, and a compiled pattern (and its DFA cache) may use at most ``MAX_MEM``
@@ -41,6 +42,14 @@ def compile_pattern(pattern: str, *, ignore_case: bool = False) -> Any:
     """Compile ``pattern`` for RE2, or raise :class:`PatternError` saying why and where."""
     if len(pattern) > MAX_PATTERN_CHARS:
         raise PatternError(f"regex longer than {MAX_PATTERN_CHARS} chars", MAX_PATTERN_CHARS)
+    ascii_class = _find_ascii_class(pattern)
+    if ascii_class is not None:
+        # Under stdlib re these were Unicode-aware; under RE2 /\b北京/ silently never matches.
+        raise PatternError(
+            "RE2's \\b and \\w are ASCII-only and do not work with this pattern's non-ASCII "
+            "letters: use \\pL for a letter, or a word term instead of a regex",
+            ascii_class,
+        )
     options = re2.Options()
     options.max_mem = MAX_MEM
     options.case_sensitive = not ignore_case
@@ -50,6 +59,21 @@ def compile_pattern(pattern: str, *, ignore_case: bool = False) -> Any:
         return re2.compile(pattern, options)
     except re2.error as exc:
         raise _explain(pattern, exc) from None
+
+
+def _find_ascii_class(pattern: str) -> int | None:
+    """Where ``\\b``, ``\\B``, ``\\w`` or ``\\W`` sits in a pattern that has non-ASCII text."""
+    if pattern.isascii():
+        return None
+    i = 0
+    while i < len(pattern) - 1:
+        if pattern[i] == "\\":
+            if pattern[i + 1] in "bBwW":
+                return i
+            i += 2
+        else:
+            i += 1
+    return None
 
 
 def _explain(pattern: str, exc: Exception) -> PatternError:
