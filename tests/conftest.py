@@ -19,6 +19,16 @@ from wirewatch.broker import LocalBroker
 from wirewatch.settings import BrokerSettings
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``slow`` (soak scenarios) run only with WIREWATCH_SLOW=1."""
+    if os.environ.get("WIREWATCH_SLOW") == "1":
+        return
+    skip = pytest.mark.skip(reason="slow: set WIREWATCH_SLOW=1 to run it")
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     existing = os.environ.get("KAFKA_BOOTSTRAP")

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from tests.support import free_port
 from wirewatch.broker import LocalBroker
-from wirewatch.kafka import ensure_topics, make_producer
+from wirewatch.kafka import ensure_topics, make_admin, make_producer
 from wirewatch.settings import BrokerSettings, KafkaSettings, Topics, TopicSpec
 
 pytestmark = pytest.mark.integration
@@ -37,14 +39,36 @@ def test_start_is_idempotent_and_stop_stops(tmp_path: Path) -> None:
     assert broker.stop() is False
 
 
+async def describe_topic_configs(kafka: KafkaSettings, topic: str) -> dict[str, str]:
+    """The topic's configuration as the broker reports it."""
+    admin = make_admin(kafka)
+    await admin.start()
+    try:
+        (response,) = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, topic)]
+        )
+    finally:
+        await admin.close()
+    (resource,) = response.resources
+    error_code, _message, _type, name, entries = resource[:5]
+    assert error_code == 0 and name == topic
+    return {entry[0]: entry[1] for entry in entries}
+
+
 async def test_topics_get_their_spec_and_records_round_trip(
-    kafka_bootstrap: str, unique_name: object
+    kafka_bootstrap: str, unique_name: Callable[[str], str]
 ) -> None:
-    name = unique_name("t")  # type: ignore[operator]
+    name = unique_name("t")
     compacted = TopicSpec(name=name, partitions=3, retention_ms=-1, cleanup_policy="compact")
+    kept_a_day = TopicSpec(name=unique_name("t"), retention_ms=86_400_000)
     kafka = KafkaSettings(bootstrap=kafka_bootstrap, topics=Topics())
-    await ensure_topics(kafka, [compacted])
-    await ensure_topics(kafka, [compacted])  # existing topics are left alone
+    await ensure_topics(kafka, [compacted, kept_a_day])
+    # Existing topics are left alone, even when the spec asks for something else.
+    await ensure_topics(kafka, [compacted.model_copy(update={"cleanup_policy": "delete"})])
+    configs = await describe_topic_configs(kafka, name)
+    assert (configs["cleanup.policy"], configs["retention.ms"]) == ("compact", "-1")
+    configs = await describe_topic_configs(kafka, kept_a_day.name)
+    assert (configs["cleanup.policy"], configs["retention.ms"]) == ("delete", "86400000")
     producer = make_producer(kafka)
     await producer.start()
     try:

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiokafka.partitioner import murmur2
@@ -103,10 +104,24 @@ def spread_paths(server: FeedServer, partitions: int) -> list[str]:
     raise AssertionError("could not spread feeds over the partitions")
 
 
-async def owners_in_window(settings: Settings, since: float) -> dict[str, set[str]]:
-    history = await state_history(settings)
+History = dict[str, list[Any]]
+
+
+async def wait_for_history(
+    settings: Settings, condition: Callable[[History], bool], timeout: float
+) -> History:
+    """Every state record per feed, once ``condition`` holds for them (polled, not slept)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        history = await state_history(settings)
+        if condition(history) or time.monotonic() > deadline:
+            return history
+        await asyncio.sleep(0.3)
+
+
+def since(history: History, start: float) -> History:
     return {
-        url: {s.owner for s in states if s.updated_at and s.updated_at.timestamp() >= since}
+        url: [s for s in states if s.updated_at and s.updated_at.timestamp() >= start]
         for url, states in history.items()
     }
 
@@ -132,22 +147,31 @@ async def test_two_pollers_share_feeds_then_one_takes_over(
     assert len(articles) == FEEDS
     second = pollers.start("second")
 
-    # Wait until both processes own some feeds, then watch a settled window.
-    deadline = time.monotonic() + 30
-    owners: set[str] = set()
-    while time.monotonic() < deadline and len(owners) < 2:
-        await asyncio.sleep(1.0)
-        latest = await read_states(settings)
-        owners = {s.owner for s in latest.values()}
-    assert owners == {pollers.owner(first), pollers.owner(second)}
-    await asyncio.sleep(1.5)  # let the rebalance settle
+    both = {pollers.owner(first), pollers.owner(second)}
+
+    def settled(history: History) -> bool:
+        # Both processes poll, and each feed's last two polls came from one of them:
+        # the rebalance that the second process's join started is over.
+        last_two = [states[-2:] for states in history.values()]
+        return (
+            len(history) == FEEDS
+            and all(len(two) == 2 and two[0].owner == two[1].owner for two in last_two)
+            and {two[-1].owner for two in last_two} == both
+        )
+
+    assert settled(await wait_for_history(settings, settled, 30))
     window_start = time.time()
-    await asyncio.sleep(2.0)
-    in_window = await owners_in_window(settings, window_start)
+    # A window in which every feed is polled at least twice more.
+    history = await wait_for_history(
+        settings,
+        lambda h: all(len(states) >= 2 for states in since(h, window_start).values()),
+        15,
+    )
+    in_window = {u: {s.owner for s in states} for u, states in since(history, window_start).items()}
     assert set(in_window) == set(urls)
     # Each feed was polled by exactly one process in the window: none polled twice.
     assert all(len(o) == 1 for o in in_window.values()), in_window
-    assert {o for owners_ in in_window.values() for o in owners_} == owners
+    assert {o for owners_ in in_window.values() for o in owners_} == both
 
     # Kill the first poller outright; its feeds must move to the second.
     first.send_signal(signal.SIGKILL)
@@ -162,6 +186,7 @@ async def test_two_pollers_share_feeds_then_one_takes_over(
     assert len(articles) == 2 * FEEDS, [a.title for a in articles]
     print(f"takeover after kill: {took:.1f}s (session timeout 6s)")
     assert took < fast_ingest.session_timeout_ms / 1000 + 8
+    # Reading on for a while is the check itself: no duplicate may arrive late.
     await reader.drain(2.0)
     assert reader.duplicates() == {}
     assert len(reader.articles) == 2 * FEEDS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -129,6 +130,7 @@ async def test_feeds_file_edits_are_picked_up_while_running(
     feed_server: FeedServer,
     fast_ingest: IngestSettings,
     raw_reader_factory: ReaderFactory,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     first = feed_server.static("/e1.xml", rss([("e1", "Edit one")]))
     second = feed_server.static("/e2.xml", rss([("e2", "Edit two")]))
@@ -139,17 +141,26 @@ async def test_feeds_file_edits_are_picked_up_while_running(
     task = asyncio.create_task(run_pollers(settings, stop=stop))
     try:
         assert len(await reader.wait_for(1, timeout=20)) == 1
-        feeds_file.write_text("version: 1\nfeeds: [{url: nope}]\n")  # invalid: ignored
-        await asyncio.sleep(2.5)
+        # An invalid edit that names the second feed: the whole edit is refused, so the
+        # second feed is not polled and the first one goes on being polled.
+        with caplog.at_level(logging.ERROR, logger="ingest.poller"):
+            feeds_file.write_text(f"version: 1\nfeeds: [{{url: '{second}'}}, {{url: nope}}]\n")
+            assert await wait_until(
+                lambda: any("keeping the last good list" in r.message for r in caplog.records),
+                10,
+            )
+        polled = feed_server.count("/e1.xml")
+        assert await wait_until(lambda: feed_server.count("/e1.xml") >= polled + 2, 10)
         assert feed_server.count("/e2.xml") == 0
         write_feeds(feeds_file, [second], interval=0.5)
         articles = await reader.wait_for(2, timeout=20)
         assert [a.title for a in articles] == ["Edit one", "Edit two"]
-        await asyncio.sleep(1.0)  # the removed feed's last in-flight poll may finish
+        # The reload is in force once the new feed is polled again; a poll of the removed
+        # feed in flight then has long finished (this server answers at once).
+        assert await wait_until(lambda: feed_server.count("/e2.xml") >= 2, 10)
         polled = feed_server.count("/e1.xml")
-        await asyncio.sleep(1.5)
+        await asyncio.sleep(1.5)  # the check itself: 3 intervals in which e1 must not be polled
         assert feed_server.count("/e1.xml") == polled
-        assert feed_server.count("/e2.xml") >= 2
     finally:
         stop.set()
         await asyncio.wait_for(task, 20)
