@@ -9,7 +9,8 @@ load against the full field set, so a typo fails start-up, not the first alert.
 
 Fields (see ``FIELDS``): ``digest``, ``generated_at``, ``timezone`` and ``stories``,
 a list of {headline, outlet, url, published, summary, severity, story_id, reason,
-source_count, other_outlets, other_names, rules: [{id, name, terms}]}. One message
+source_count, other_outlets, other_names, outlets: [{name, url}] (a follow-up's new
+outlets, linked), rules: [{id, name, terms}]}. One message
 covers one story unless it is a digest; several rules on one story are listed together.
 """
 
@@ -27,7 +28,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from wirewatch.events import AlertDecision, Article, RuleMatch
+from wirewatch.events import AlertDecision, Article, Outlet, RuleMatch
 
 Format = Literal["slack", "html", "text"]
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -42,6 +43,7 @@ BODY_FORMAT: dict[Format, str] = {"slack": "markdown", "html": "html", "text": "
 FIELDS = (
     "digest generated_at timezone stories[].headline .outlet .url .published .summary "
     ".severity .story_id .reason .source_count .other_outlets .other_names "
+    ".outlets[].name .url "
     ".rules[].id .name .terms"
 )
 _SPACE_RE = re.compile(r"\s+")
@@ -130,6 +132,7 @@ def build_context(
                 "source_count": 0,
                 "other_outlets": 0,
                 "other_names": [],
+                "outlets": [],
                 "rules": [],
             }
         if alert.source_count >= story["source_count"]:
@@ -137,6 +140,10 @@ def build_context(
             story["source_count"] = alert.source_count
             story["other_outlets"] = max(alert.source_count - 1, 0)
             story["other_names"] = [esc(_clean(s)) for s in others]
+        if len(alert.outlets) > len(story["outlets"]):
+            story["outlets"] = [
+                {"name": esc(_clean(o.source)), "url": safe_url(o.url, fmt)} for o in alert.outlets
+            ]
         if alert.rule.severity == "high":
             story["severity"] = "high"
         if all(r["id"] != alert.rule.rule_id for r in story["rules"]):
@@ -176,6 +183,13 @@ def sample_alert() -> AlertDecision:
     )
 
 
+def sample_followup() -> AlertDecision:
+    """A follow-up with the outlets that joined since the first alert (template check)."""
+    first = sample_alert()
+    outlets = (Outlet(source="Other Paper", url="https://example.org/other"),)
+    return first.model_copy(update={"reason": "followup", "trigger": "spread", "outlets": outlets})
+
+
 class Renderer:
     """Compiled templates (defaults plus user overrides), each checked at construction."""
 
@@ -210,8 +224,9 @@ class Renderer:
         now = datetime(2024, 1, 2, 3, 4, tzinfo=UTC)
         for name, template in self._templates.items():
             fmt: Format = "text" if name == "title" else name  # type: ignore[assignment]
-            for digest in (False, True):
-                ctx = build_context([sample_alert()], fmt, ZoneInfo("UTC"), digest, now)
+            samples = [(d, a) for d in (False, True) for a in (sample_alert(), sample_followup())]
+            for digest, sample in samples:
+                ctx = build_context([sample], fmt, ZoneInfo("UTC"), digest, now)
                 try:
                     template.render(ctx)
                 except TemplateError as exc:

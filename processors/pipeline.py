@@ -16,16 +16,18 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from processors.rules import RuleBook
 from processors.stories.clusterer import StoryClusterer, Verdict
-from wirewatch.events import AlertDecision, Article, NewsEvent, RuleMatch, utcnow
+from wirewatch.events import AlertDecision, Article, NewsEvent, Outlet, RuleMatch, utcnow
 
 StateUpdate = tuple[str, dict[str, Any] | None]
 
 PENDING, ALERTED, FOLLOWED = "pending", "alerted", "followed"
+# Outlets remembered per alerted (rule, story) for a follow-up to list; bounded.
+MAX_OUTLETS = 20
 
 
 @dataclass
@@ -99,6 +101,8 @@ class Pipeline:
         result.events.append(self._event("article", article, verdict, matches))
         if verdict.source_added and not verdict.new_story:
             result.events.append(self._event("story_update", article, verdict, matches))
+            # Before any follow-up check, so a follow-up lists the outlet that triggered it.
+            self._note_outlet(article, verdict, now, result)
         for match in matches:
             self._on_match(match, article, verdict, now, result)
         if verdict.source_added:
@@ -153,6 +157,17 @@ class Pipeline:
         else:
             self._maybe_follow_up(match, article, verdict, now, result)
 
+    def _note_outlet(
+        self, article: Article, verdict: Verdict, now: datetime, result: PipelineResult
+    ) -> None:
+        outlet = [verdict.story_sources[-1], article.url, article.title[:300], now.timestamp()]
+        for rule_id in sorted(self._rules_by_story.get(verdict.story_id, ())):
+            key = alert_key(rule_id, verdict.story_id)
+            state = self._alert_state.get(key)
+            if state is not None and state["s"] == ALERTED:
+                outlets = [*state.get("o", []), outlet][-MAX_OUTLETS:]
+                self._set(key, {**state, "t": now.timestamp(), "o": outlets}, result)
+
     def _on_story_growth(self, verdict: Verdict, now: datetime, result: PipelineResult) -> None:
         # A new outlet can lift a story over a rule's min_sources or follow-up bar
         # even when the new article's own text matched nothing.
@@ -182,10 +197,16 @@ class Pipeline:
         key = alert_key(match.rule_id, verdict.story_id)
         rule = self.rulebook.get(match.rule_id) if self.rulebook is not None else None
         state = self._alert_state.get(key)
-        if rule is None or rule.followup_sources is None or state is None:
+        if rule is None or state is None or state["s"] != ALERTED:
             return
-        if state["s"] == ALERTED and verdict.source_count >= rule.followup_sources:
-            self._fire(match, article, verdict, "followup", now, result)
+        if rule.followup_sources is not None and verdict.source_count >= rule.followup_sources:
+            self._fire(match, article, verdict, "followup", now, result, "sources")
+            return
+        spread = rule.followup_spread
+        if spread is not None:
+            since = now.timestamp() - spread.minutes * 60
+            if sum(float(o[3]) >= since for o in state.get("o", [])) >= spread.outlets:
+                self._fire(match, article, verdict, "followup", now, result, "spread")
 
     def _fire(
         self,
@@ -195,9 +216,16 @@ class Pipeline:
         reason: Literal["new_story", "followup"],
         now: datetime,
         result: PipelineResult,
+        trigger: Literal["", "sources", "spread"] = "",
     ) -> None:
         rule = self.rulebook.get(match.rule_id) if self.rulebook is not None else None
         suffix = ":followup" if reason == "followup" else ""
+        key = alert_key(match.rule_id, verdict.story_id)
+        known = self._alert_state.get(key) or {}
+        outlets = tuple(
+            Outlet(source=o[0], url=o[1], title=o[2], at=datetime.fromtimestamp(o[3], UTC))
+            for o in known.get("o", [])
+        )
         result.alerts.append(
             AlertDecision(
                 alert_id=f"{match.rule_id}:{verdict.story_id}{suffix}",
@@ -209,6 +237,8 @@ class Pipeline:
                 story_sources=verdict.story_sources,
                 rules_version=self.rules_version,
                 digest=rule.digest if rule is not None else None,
+                trigger=trigger,
+                outlets=outlets if reason == "followup" else (),
                 decided_at=now,
             )
         )
@@ -218,8 +248,9 @@ class Pipeline:
             "t": now.timestamp(),
             "m": match.model_dump(mode="json"),
             "a": article.model_dump(mode="json"),
+            "o": [],
         }
-        self._set(alert_key(match.rule_id, verdict.story_id), state, result)
+        self._set(key, state, result)
 
     def _set(self, key: str, value: dict[str, Any], result: PipelineResult) -> None:
         self._remember(key, value)

@@ -107,6 +107,17 @@ class NewsEvent(_Record):
         return self.article.id.encode()
 
 
+class Outlet(BaseModel):
+    """One outlet's article in a story: named and linked in a follow-up alert."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    source: str
+    url: str = ""
+    title: str = ""
+    at: AwareDatetime | None = Field(None, description="When it joined the story")
+
+
 class AlertDecision(_Record):
     """A decision to alert on (rule, story). Written by processors to ``news.alerts``.
 
@@ -124,6 +135,12 @@ class AlertDecision(_Record):
     story_sources: tuple[str, ...] = ()
     rules_version: str = ""
     digest: str | None = Field(None, description="Digest schedule asked for by the rule, if any")
+    trigger: Literal["", "sources", "spread"] = Field(
+        "", description="For a follow-up: the outlet count reached, or a fast spread"
+    )
+    outlets: tuple[Outlet, ...] = Field(
+        (), description="For a follow-up: outlets that joined since the first alert, with links"
+    )
     decided_at: AwareDatetime = Field(default_factory=utcnow)
 
     @property

@@ -41,6 +41,13 @@ class SourceFilter(_Config):
     exclude: tuple[str, ...] = ()
 
 
+class SpreadPolicy(_Config):
+    """A follow-up when the story spreads fast: ``outlets`` new outlets within ``minutes``."""
+
+    outlets: int = Field(ge=1)
+    minutes: float = Field(gt=0)
+
+
 class Rule(_Config):
     """One watch rule as written in ``rules.yaml``."""
 
@@ -52,6 +59,7 @@ class Rule(_Config):
     languages: tuple[str, ...] = ()
     min_sources: int = Field(1, ge=1)
     followup_sources: int | None = Field(None, ge=2)
+    followup_spread: SpreadPolicy | None = None
     severity: Literal["low", "normal", "high"] = "normal"
     notify: tuple[str, ...] = ()
     digest: str | None = None

@@ -242,3 +242,20 @@ def test_followup_title_says_how_many_outlets_now_carry_it() -> None:
     message = Renderer(20_000).render([followup], "text", UTC_ZONE, False, NOW)
     assert message.title == "[now 5 outlets] Sample headline <b>&</b> (Example Wire)"
     assert "Also reported by 4 other outlets" in message.body
+
+
+@pytest.mark.parametrize(
+    ("fmt", "expected"),
+    [
+        ("text", "New since the first alert:\n- Other Paper: https://example.org/other"),
+        ("slack", "New since the first alert:\n- [Other Paper](<https://example.org/other>)"),
+        ("html", '<li><a href="https://example.org/other">Other Paper</a></li>'),
+    ],
+)
+def test_followup_lists_the_new_outlets_with_links(fmt: str, expected: str) -> None:
+    from alerts.render import sample_followup
+
+    message = Renderer(20_000).render([sample_followup()], fmt, UTC_ZONE, False, NOW)  # type: ignore[arg-type]
+    assert expected in message.body
+    first = Renderer(20_000).render([sample_alert()], fmt, UTC_ZONE, False, NOW)  # type: ignore[arg-type]
+    assert "New since the first alert" not in first.body
