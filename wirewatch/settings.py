@@ -13,11 +13,13 @@ import ipaddress
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from wirewatch.settings_security import KafkaSecurity, refuse_file_secrets
 
 _HOST_NAME = re.compile(r"[A-Za-z0-9_-]{1,63}(?:\.[A-Za-z0-9_-]{1,63})*\.?")
 
@@ -63,49 +65,13 @@ class Topics(_Section):
         return [getattr(self, name) for name in type(self).model_fields]
 
 
-class KafkaSettings(_Section):
+class KafkaSettings(KafkaSecurity):
     bootstrap: str = "127.0.0.1:9092"
     client_id: str = "wirewatch"
     # Prepended to every topic name and consumer group by load_settings, so that
     # several installations (or tests) can share one broker without crosstalk.
     namespace: str = ""
     topics: Topics = Topics()
-    # How every client (aiokafka and Faust alike, see wirewatch.kafka.client_security)
-    # talks to the broker. SSL files are PEM; without ssl_cafile the system CAs are trusted.
-    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    ssl_cafile: Path | None = None
-    ssl_certfile: Path | None = None
-    ssl_keyfile: Path | None = None
-    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
-    sasl_username: str | None = None
-    # Secrets: environment only (WIREWATCH_KAFKA__SASL_PASSWORD, ...); a settings
-    # file naming them is refused, and dumps show them masked.
-    sasl_password: SecretStr | None = None
-    ssl_key_password: SecretStr | None = None
-
-    @model_validator(mode="after")
-    def _check_security(self) -> KafkaSettings:
-        sasl = self.security_protocol.startswith("SASL_")
-        if sasl and not (self.sasl_username and self.sasl_password):
-            raise ValueError(
-                f"security_protocol {self.security_protocol} needs kafka.sasl_username and the "
-                "password in the environment (WIREWATCH_KAFKA__SASL_PASSWORD)"
-            )
-        if not sasl and (self.sasl_username or self.sasl_password):
-            # Credentials that would silently go unused mean a mistyped protocol.
-            raise ValueError(
-                f"SASL credentials are set but security_protocol is {self.security_protocol}; "
-                "use SASL_PLAINTEXT or SASL_SSL"
-            )
-        files = self.ssl_cafile or self.ssl_certfile or self.ssl_keyfile
-        if files and not self.security_protocol.endswith("SSL"):
-            raise ValueError(
-                f"SSL files are set but security_protocol is {self.security_protocol}; "
-                "use SSL or SASL_SSL"
-            )
-        if self.ssl_keyfile and not self.ssl_certfile:
-            raise ValueError("kafka.ssl_keyfile needs kafka.ssl_certfile")
-        return self
 
 
 class BrokerSettings(_Section):
@@ -286,29 +252,6 @@ class _YamlSource(PydanticBaseSettingsSource):
             raise ValueError(f"{path}: top level must be a mapping")
         refuse_file_secrets(path, loaded, self.settings_cls)
         return loaded
-
-
-def refuse_file_secrets(
-    path: Path, data: dict[str, Any], model: type[BaseModel], at: tuple[str, ...] = ()
-) -> None:
-    """Raise if ``data`` (read from ``path``) sets any SecretStr field of ``model``.
-
-    Files get copied, committed and pasted into bug reports; secrets stay in
-    the environment.
-    """
-    for name, field in model.model_fields.items():
-        if name not in data:
-            continue
-        types = (field.annotation, *get_args(field.annotation))
-        where = (*at, name)
-        if SecretStr in types:
-            raise ValueError(
-                f"{path}: {'.'.join(where)} is a secret and is never read from a file; "
-                f"remove it there and set WIREWATCH_{'__'.join(where).upper()} in the environment"
-            )
-        nested = next((t for t in types if isinstance(t, type) and issubclass(t, BaseModel)), None)
-        if nested is not None and isinstance(data[name], dict):
-            refuse_file_secrets(path, data[name], nested, where)
 
 
 def load_settings(**overrides: Any) -> Settings:
