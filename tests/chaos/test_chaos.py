@@ -18,7 +18,6 @@ from collections.abc import Callable
 
 import pytest
 
-from alerts.dlq import list_dead_letters
 from tests.chaos.harness import HEADLINES, RULES, Stack, expected_entries
 from wirewatch.broker import LocalBroker
 
@@ -32,8 +31,7 @@ async def finish_and_check(stack: Stack, report: Callable[[str], None], name: st
     await asyncio.sleep(4)  # a duplicate would show up now
     events = await stack.article_events()
     received = stack.target.per_headline()
-    dead = await list_dead_letters(stack.settings)
-    parked = [d for d in dead if d.alert.article.title in WILDFIRES]
+    parked = await stack.dead_lettered_wildfires()
     report(
         f"{name}: articles in {len(expected_entries())}, events out {len(events)} "
         f"({len({e.article.id for e in events})} distinct), alerts expected {len(WILDFIRES)}, "
@@ -44,7 +42,7 @@ async def finish_and_check(stack: Stack, report: Callable[[str], None], name: st
     # Nothing twice: each wildfire story reached the target at most once ...
     assert all(count == 1 for count in received.values()), received
     # ... and nothing lost: each one arrived, or is in the DLQ for a human.
-    assert set(received) | {d.alert.article.title for d in parked} == set(WILDFIRES)
+    assert set(received) | parked == set(WILDFIRES)
     titles_per_story = {e.story_id: e.article.title for e in events}
     assert len(titles_per_story) == len(HEADLINES)
     assert_hostile_feeds_recorded(stack)
