@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
 from wirewatch.terminal import strip_control_chars
+
+if TYPE_CHECKING:
+    from wirewatch.events import DeadLetter
 
 alerts_app = typer.Typer(help="Alert delivery: test targets, dead letters.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Alerts that ran out of delivery attempts.", no_args_is_help=True)
@@ -18,6 +22,16 @@ alerts_app.add_typer(dlq_app, name="dlq")
 def _out(line: str) -> None:
     # Lines carry alert, target and server text: no control character reaches the terminal.
     sys.stdout.write(strip_control_chars(line) + "\n")
+
+
+def _label(letter: DeadLetter) -> str:
+    """How a dead letter names its target: label, else id; a pre-id record shows neither."""
+    from wirewatch.events import TARGET_ID_VERSION
+
+    if letter.schema_version < TARGET_ID_VERSION:
+        # Its target field is an apprise privacy URL, which may hold tokens.
+        return "(target recorded before target ids; start the dispatcher to migrate)"
+    return letter.target_label or letter.target
 
 
 def _fail_on_config(exc: Exception) -> None:
@@ -84,7 +98,7 @@ def dlq_list() -> None:
     letters = asyncio.run(list_dead_letters(load_settings()))
     for letter in letters:
         _out(
-            f"{letter.failed_at:%Y-%m-%d %H:%M:%S} {letter.alert.alert_id} -> {letter.target} "
+            f"{letter.failed_at:%Y-%m-%d %H:%M:%S} {letter.alert.alert_id} -> {_label(letter)} "
             f"(attempts {letter.attempts}): {letter.reason}"
         )
     _out(f"{len(letters)} dead letter(s)")
@@ -105,7 +119,8 @@ def dlq_retry(
         return
     for outcome in outcomes:
         mark = "OK  " if outcome.ok else "FAIL"
-        _out(f"{mark} {outcome.letter.alert.alert_id} -> {outcome.letter.target}: {outcome.detail}")
+        letter = outcome.letter
+        _out(f"{mark} {letter.alert.alert_id} -> {_label(letter)}: {outcome.detail}")
     _out(f"{sum(o.ok for o in outcomes)}/{len(outcomes)} delivered")
     if not all(o.ok for o in outcomes):
         raise typer.Exit(1)

@@ -5,22 +5,22 @@ can send to exactly one target through the shared Apprise object. A send counts 
 failed unless apprise reports SUCCESS *and* logged no WARNING or ERROR during that
 call (apprise 2.3 captures the log per call in ``AppriseResult.logs()``); failures
 become :class:`DeliveryError` carrying apprise's own words, with secrets removed.
+Endpoints are keyed by the target's opaque id; only that id and the label ever
+reach records, logs and the CLI.
 """
 
 from __future__ import annotations
 
 import random
-import re
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
 from alerts.render import Format, Message, choose_format
 from wirewatch.notify_config import Target, import_apprise
+from wirewatch.notify_ids import redact, secret_parts
 
 _PRIVATE_TAG = "wirewatch-target-{}"
-_SPLIT_RE = re.compile(r"[/:@?&=#,+]")
 
 
 class DeliveryError(Exception):
@@ -29,9 +29,12 @@ class DeliveryError(Exception):
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One target as the dispatcher sees it: stable key, private tag, message format."""
+    """One target as the dispatcher sees it: opaque key, label, private tag, format."""
 
-    key: str  # apprise privacy URL (plus #L<line> if two targets share one)
+    key: str  # the target's opaque id (notify_ids.make_target_id)
+    label: str  # what people see: notify.yaml name:, else scheme:id
+    # Key of records written before target ids (privacy URL[#L<line>]); never printed.
+    legacy_key: str = field(repr=False)
     tag: str
     tags: frozenset[str]
     fmt: Format
@@ -42,13 +45,6 @@ def backoff_delay(attempt: int, base_s: float, max_s: float) -> float:
     """Exponential backoff with "equal jitter": half fixed, half random."""
     delay = min(max_s, base_s * 2 ** max(attempt - 1, 0))
     return float(delay / 2 + random.uniform(0, delay / 2))  # noqa: S311 - jitter, not crypto
-
-
-def _secret_parts(plugin: Any) -> set[str]:
-    # Anything in the real URL that the privacy form hides is a secret.
-    full = str(plugin.url(privacy=False))
-    private = str(plugin.url(privacy=True))
-    return {p for p in _SPLIT_RE.split(full) if len(p) >= 4 and p not in private}
 
 
 class Sender:
@@ -62,20 +58,28 @@ class Sender:
         self._secrets: set[str] = set()
         seen: set[str] = set()
         for index, target in enumerate(targets):
-            key = target.privacy_url
-            if key in seen:
-                key = f"{key}#L{target.line}"
-            seen.add(key)
+            # The same rule the ledger used before target ids, so old keys still map.
+            legacy = target.legacy_key
+            if legacy in seen:
+                legacy = f"{legacy}#L{target.line}"
+            seen.add(legacy)
             tag = _PRIVATE_TAG.format(index)
             target.plugin.tags.add(tag)
             self._apprise.add(target.plugin)
-            endpoint = Endpoint(key, tag, target.tags, choose_format(target.plugin), target)
+            fmt = choose_format(target.plugin)
+            endpoint = Endpoint(target.id, target.label, legacy, tag, target.tags, fmt, target)
             self.endpoints.append(endpoint)
             self._by_plugin[id(target.plugin)] = endpoint
-            self._secrets |= _secret_parts(target.plugin)
+            self._secrets |= secret_parts(target.plugin)
 
     def by_key(self, key: str) -> Endpoint | None:
-        return next((e for e in self.endpoints if e.key == key), None)
+        """The endpoint for a record's target: its id, or the key of an older record."""
+        return next((e for e in self.endpoints if key in (e.key, e.legacy_key)), None)
+
+    def label(self, key: str) -> str:
+        """What people see for a record's target (its id if the target is gone)."""
+        endpoint = self.by_key(key)
+        return endpoint.label if endpoint else key
 
     def route(self, notify_tags: Iterable[str]) -> list[Endpoint]:
         """Targets carrying any of ``notify_tags`` (apprise's own tag matching)."""
@@ -86,9 +90,7 @@ class Sender:
         return [self._by_plugin[id(p)] for p in found if id(p) in self._by_plugin]
 
     def redact(self, text: str) -> str:
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, "***")
-        return text
+        return redact(text, self._secrets)
 
     async def send(self, endpoint: Endpoint, message: Message, timeout_s: float) -> float:
         """Send ``message`` to one endpoint; return latency in ms or raise DeliveryError."""

@@ -22,6 +22,7 @@ from typing import Any
 from aiokafka import TopicPartition
 
 from alerts.health.monitor import HealthMonitor, load_active
+from alerts.migrate import migrate_target_keys
 from alerts.offsets import OffsetTracker
 from alerts.pacing import Pacer, Park
 from alerts.runtime import AlertsConfig, load_alerts_config
@@ -87,9 +88,14 @@ class Dispatcher:
         if self.settings.alerts.uncertain_sends == "dead_letter":
             for record in list(self.store.ledger.values()):
                 if record.state == "sending" and record.alert is not None:
+                    label = self.config.sender.label(record.target)
                     await self.store.dead_letter(
                         DeadLetter(
-                            alert=record.alert, target=record.target, reason=UNCERTAIN, attempts=1
+                            alert=record.alert,
+                            target=record.target,
+                            target_label=label,
+                            reason=UNCERTAIN,
+                            attempts=1,
                         )
                     )
                     await self.store.mark(
@@ -97,9 +103,7 @@ class Dispatcher:
                             alert_id=record.alert_id, target=record.target, state="dead_lettered"
                         )
                     )
-                    log.warning(
-                        "uncertain send of %s to %s dead-lettered", record.alert_id, record.target
-                    )
+                    log.warning("uncertain send of %s to %s dead-lettered", record.alert_id, label)
         since = self.clock() - timedelta(days=1)
         sends = {(r.target, r.at) for r in self.store.ledger.values() if r.state == "sent"}
         for target, at in sorted(sends, key=lambda s: s[1]):
@@ -231,6 +235,7 @@ async def run_dispatcher(
     try:
         store = Store(settings, producer)
         parked = await store.load(settings.kafka)
+        parked = await migrate_target_keys(settings, config.sender, store, parked)
         monitor = HealthMonitor(
             settings, config.health, config.sender, producer, await load_active(settings)
         )

@@ -11,11 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from alerts.delivery import DeliveryError
+from alerts.migrate import migrate_target_keys
 from alerts.render import sample_alert
-from alerts.runtime import load_alerts_config
+from alerts.runtime import AlertsConfig, load_alerts_config
 from alerts.state import Store, decode_dead_letters, read_table
 from alerts.worker import Job, TargetWorker
-from wirewatch.events import AlertDecision, DeadLetter, RuleMatch, SentRecord, utcnow
+from wirewatch.events import (
+    TARGET_ID_VERSION,
+    AlertDecision,
+    DeadLetter,
+    RuleMatch,
+    SentRecord,
+    utcnow,
+)
 from wirewatch.kafka import make_producer
 from wirewatch.settings import Settings
 
@@ -31,8 +39,15 @@ async def list_dead_letters(settings: Settings) -> list[DeadLetter]:
     """Dead letters not yet delivered by a retry, oldest first."""
     letters = decode_dead_letters(await read_table(settings.kafka, settings.kafka.topics.dlq.name))
     ledger = await read_table(settings.kafka, settings.kafka.topics.sent.name)
+    # A letter from before target ids that alerts.migrate has rewritten under the id.
+    rewritten = {
+        (d.alert.alert_id, d.failed_at) for d in letters if d.schema_version >= TARGET_ID_VERSION
+    }
     outstanding = []
     for letter in letters:
+        old = letter.schema_version < TARGET_ID_VERSION
+        if old and (letter.alert.alert_id, letter.failed_at) in rewritten:
+            continue
         raw = ledger.get(letter.key)
         state = SentRecord.model_validate_json(raw).state if raw else None
         if state in (None, "dead_lettered"):
@@ -43,30 +58,39 @@ async def list_dead_letters(settings: Settings) -> list[DeadLetter]:
 async def retry_dead_letters(settings: Settings, alert_id: str | None = None) -> list[RetryOutcome]:
     """Re-send outstanding dead letters (all, or one alert id) to their targets."""
     config = load_alerts_config(settings)
+    producer = make_producer(settings.kafka)
+    await producer.start()
+    try:
+        store = Store(settings, producer)
+        parked = await store.load(settings.kafka)
+        await migrate_target_keys(settings, config.sender, store, parked)
+        await store.flush()
+        return await _retry(settings, config, store, alert_id)
+    finally:
+        await producer.stop()
+
+
+async def _retry(
+    settings: Settings, config: AlertsConfig, store: Store, alert_id: str | None
+) -> list[RetryOutcome]:
     letters = [
         letter
         for letter in await list_dead_letters(settings)
         if alert_id is None or letter.alert.alert_id == alert_id
     ]
-    producer = make_producer(settings.kafka)
-    await producer.start()
     outcomes = []
-    try:
-        store = Store(settings, producer)
-        for letter in letters:
-            endpoint = config.sender.by_key(letter.target)
-            if endpoint is None:
-                outcomes.append(RetryOutcome(letter, False, "target is not in notify.yaml"))
-                continue
-            sub = config.subscriptions.for_target(endpoint.tags, letter.alert.rule.notify)
-            worker = TargetWorker(endpoint, config.sender, store, settings.alerts, utcnow)
-            job = Job(endpoint, [letter.alert], sub, config.renderer_for(sub))
-            await worker.handle(job)
-            ok = store.state(letter.alert.alert_id, endpoint.key) == "sent"
-            outcomes.append(RetryOutcome(letter, ok, "sent" if ok else "failed again"))
-        await store.flush()
-    finally:
-        await producer.stop()
+    for letter in letters:
+        endpoint = config.sender.by_key(letter.target)
+        if endpoint is None:
+            outcomes.append(RetryOutcome(letter, False, "target is not in notify.yaml"))
+            continue
+        sub = config.subscriptions.for_target(endpoint.tags, letter.alert.rule.notify)
+        worker = TargetWorker(endpoint, config.sender, store, settings.alerts, utcnow)
+        job = Job(endpoint, [letter.alert], sub, config.renderer_for(sub))
+        await worker.handle(job)
+        ok = store.state(letter.alert.alert_id, endpoint.key) == "sent"
+        outcomes.append(RetryOutcome(letter, ok, "sent" if ok else "failed again"))
+    await store.flush()
     return outcomes
 
 
@@ -92,7 +116,7 @@ def make_test_alert(tag: str) -> AlertDecision:
 
 
 async def send_test(settings: Settings, tag: str) -> list[tuple[str, str]]:
-    """Send one test message to every target carrying ``tag``: [(target, "ok" | error)]."""
+    """Send one test message to every target carrying ``tag``: [(label, "ok" | error)]."""
     config = load_alerts_config(settings)
     alert = make_test_alert(tag)
     results = []
@@ -101,7 +125,7 @@ async def send_test(settings: Settings, tag: str) -> list[tuple[str, str]]:
         message = config.renderer_for(sub).render([alert], endpoint.fmt, sub.tz, False, utcnow())
         try:
             await config.sender.send(endpoint, message, settings.alerts.send_timeout_s)
-            results.append((endpoint.key, "ok"))
+            results.append((endpoint.label, "ok"))
         except DeliveryError as exc:
-            results.append((endpoint.key, str(exc)))
+            results.append((endpoint.label, str(exc)))
     return results

@@ -75,7 +75,7 @@ class TargetWorker:
                 job.done.cancel()
                 raise
             except Exception as exc:  # keep the worker alive; the job stays unhandled
-                log.exception("delivery to %s failed unexpectedly", self.endpoint.key)
+                log.exception("delivery to %s failed unexpectedly", self.endpoint.label)
                 job.done.set_exception(exc)
             else:
                 job.done.set_result(None)
@@ -160,7 +160,7 @@ class TargetWorker:
         log.warning(
             "dead-lettered %d alert(s) for %s after %d attempt(s): %s",
             len(job.alerts),
-            key,
+            self.endpoint.label,
             attempts,
             reason,
         )
@@ -171,6 +171,7 @@ class TargetWorker:
                 DeadLetter(
                     alert=alert,
                     target=key,
+                    target_label=self.endpoint.label,
                     target_tag=",".join(sorted(self.endpoint.tags)),
                     reason=reason,
                     attempts=attempts,

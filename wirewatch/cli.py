@@ -37,8 +37,14 @@ def _main(
         "human", envvar="WIREWATCH_LOG_FORMAT", help="Log lines: human or json."
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", envvar="WIREWATCH_VERBOSE"),
+    debug_delivery: bool = typer.Option(
+        False,
+        "--debug-delivery",
+        envvar="WIREWATCH_DEBUG_DELIVERY",
+        help="Also log apprise/urllib3 DEBUG lines. They print target URLs WITH their tokens.",
+    ),
 ) -> None:
-    setup_logging(log_format, verbose)
+    setup_logging(log_format, verbose, debug_delivery)
 
 
 @app.command()

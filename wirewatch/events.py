@@ -25,7 +25,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 # 2: Article gained ``body`` (the full text where the feed carries it). Version-1
 # records have no body and still load: it defaults to empty.
-SCHEMA_VERSION = 2
+# 3: ``target`` in DeliveryAttempt, DeadLetter, SentRecord and PendingAlert is the
+# target's opaque id (it was apprise's privacy URL, which kept tokens in clear).
+# The dispatcher rewrites older ledger, pending and DLQ records (alerts/migrate.py).
+SCHEMA_VERSION = 3
+# The first version whose alert-state ``target`` is an opaque id.
+TARGET_ID_VERSION = 3
 
 
 def utcnow() -> datetime:
@@ -152,7 +157,7 @@ class DeliveryAttempt(_Record):
     """One attempt to deliver an alert to one target. Written to ``news.deliveries``."""
 
     alert_id: str
-    target: str = Field(description="Apprise privacy form of the URL; never the secret")
+    target: str = Field(description="The target's opaque id (see notify_ids); never a URL")
     status: Literal["sent", "failed", "dead_lettered", "held", "digested"]
     attempt: int = 1
     latency_ms: float = 0.0
@@ -168,7 +173,8 @@ class DeadLetter(_Record):
     """An alert that ran out of attempts for one target. Written to ``news.alerts.dlq``."""
 
     alert: AlertDecision
-    target: str = Field(description="Apprise privacy form of the URL")
+    target: str = Field(description="The target's opaque id; never a URL")
+    target_label: str = Field("", description="notify.yaml name:, else scheme:id")
     target_tag: str = ""
     reason: str
     attempts: int
@@ -188,7 +194,7 @@ class SentRecord(_Record):
     """
 
     alert_id: str
-    target: str = Field(description="Apprise privacy form of the URL")
+    target: str = Field(description="The target's opaque id; never a URL")
     state: Literal["sending", "sent", "dead_lettered"]
     alert: AlertDecision | None = None
     at: AwareDatetime = Field(default_factory=utcnow)
@@ -207,7 +213,7 @@ class PendingAlert(_Record):
     """
 
     alert: AlertDecision
-    target: str = Field(description="Apprise privacy form of the URL")
+    target: str = Field(description="The target's opaque id; never a URL")
     kind: Literal["digest", "hold", "overflow"]
     release_at: AwareDatetime
     queued_at: AwareDatetime = Field(default_factory=utcnow)
@@ -257,7 +263,7 @@ class HealthEvent(_Record):
 
     condition_id: str
     kind: HealthKind
-    subject: str = Field(description="Feed URL, target (privacy form) or stage name")
+    subject: str = Field(description="Feed URL, target id or stage name")
     state: Literal["started", "recovered"]
     detail: str = ""
     since: AwareDatetime = Field(description="When the condition started")

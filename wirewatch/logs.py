@@ -25,7 +25,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str)
 
 
-def setup_logging(log_format: str = "human", verbose: bool = False) -> None:
+# Loggers whose DEBUG lines carry full target URLs, tokens included (apprise logs
+# the webhook URL it posts to; urllib3 logs every request path). They stay at
+# WARNING even with --verbose, and only ``debug_delivery`` opens them.
+DELIVERY_LOGGERS = ("apprise", "urllib3", "requests")
+
+
+def quiet_delivery_loggers() -> None:
+    """Put the delivery loggers at WARNING unless someone set their level on purpose."""
+    for name in DELIVERY_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)
+
+
+def setup_logging(
+    log_format: str = "human", verbose: bool = False, debug_delivery: bool = False
+) -> None:
+    """Configure the root logger; ``debug_delivery`` is the explicit opt-in to apprise DEBUG."""
     handler = logging.StreamHandler(sys.stderr)
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
@@ -40,3 +57,5 @@ def setup_logging(log_format: str = "human", verbose: bool = False) -> None:
     quiet = logging.DEBUG if verbose else logging.WARNING
     for chatty in ("aiokafka", "faust", "mode"):
         logging.getLogger(chatty).setLevel(quiet)
+    for name in DELIVERY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if debug_delivery else logging.WARNING)

@@ -12,8 +12,13 @@ copy examples from the apprise docs. wirewatch adds two things:
 Apprise ignores top-level keys it does not know, which is where the alert stage keeps
 its ``subscriptions:`` section (see alerts/README.md).
 
-Only apprise's privacy form of a URL (``url(privacy=True)``) ever leaves this module
-as text; the plugin objects that hold the secrets are kept off ``repr``.
+Targets are known everywhere else by an opaque ``id``: a slow, truncated hash of the
+entry as written (after ``${NAME}`` expansion), stable across restarts and apprise
+upgrades and not reversible to the URL. People see a ``label``: the entry's own
+``name:`` (a wirewatch key, taken out before apprise parses the entry) or
+``scheme:id``. apprise's privacy form of a URL still keeps path tokens, ``+Header``
+values and ntfy topics in clear, so it is used only to read records written before
+target ids existed (``legacy_key``) and never leaves the process as text.
 """
 
 from __future__ import annotations
@@ -29,17 +34,31 @@ from typing import Any
 
 import yaml
 
+from wirewatch.logs import quiet_delivery_loggers
+from wirewatch.notify_ids import (
+    entry_identity,
+    install_redaction,
+    make_target_id,
+    redact,
+    register_secrets,
+    secret_parts,
+)
+
 _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SCHEMA_RE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.-]*)://")
 # Top-level apprise keys that shape every entry and so go into each per-entry parse.
 _SHARED_KEYS = ("version", "tag", "tags", "groups", "asset")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._:-]{0,63}$")
 
 
 @dataclass(frozen=True)
 class Target:
-    """One valid apprise target: privacy-form URL, its tags, and its line in the file."""
+    """One valid apprise target: opaque id, human label, tags and line in the file."""
 
-    privacy_url: str
+    id: str
+    label: str
+    # apprise's privacy URL: only to read records older than target ids; never printed.
+    legacy_key: str = field(repr=False)
     tags: frozenset[str]
     line: int
     # The apprise plugin holds the secrets; keep it out of repr, logs and equality.
@@ -79,8 +98,10 @@ def _capture_apprise_log() -> Iterator[_Capture]:
 
 
 def import_apprise() -> Any:
-    """Import apprise, silencing the stdlib DeprecationWarning its import raises.
+    """Import apprise with its logger quiet and secret-masked, and its import warning silenced.
 
+    The apprise logger (and urllib3's) stays at WARNING unless a user asked for
+    delivery DEBUG on purpose (``setup_logging``): their DEBUG lines carry full URLs.
     apprise 2.3 imports ``imghdr`` (deprecated since 3.11) in apprise/utils/pgp.py;
     under ``-W error`` that would break every caller for a warning that is not ours.
     """
@@ -91,6 +112,8 @@ def import_apprise() -> Any:
         import apprise
         import apprise.utils.pgp
 
+    quiet_delivery_loggers()
+    install_redaction(logging.getLogger("apprise"))
     return apprise
 
 
@@ -127,14 +150,6 @@ def _entry_schema(entry: Any) -> str:
     return "?"
 
 
-def _redact(message: str, secrets: set[str]) -> str:
-    # Apprise masks secrets in most messages, but a substituted env value could
-    # still appear verbatim in a parser error; never let it through.
-    for secret in sorted(secrets, key=len, reverse=True):
-        message = message.replace(secret, "***")
-    return message
-
-
 def _load_entry(
     entry: Any, shared: dict[str, Any], secrets: set[str]
 ) -> tuple[list[Any], list[str]]:
@@ -147,8 +162,31 @@ def _load_entry(
         plugins, _includes = ConfigBase.config_parse_yaml(content)
         checker = apprise.Apprise()
         accepted = [p for p in plugins if checker.add(p)]
-    problems = [_redact(m, secrets | {str(entry)}) for m in captured.messages]
+    # apprise masks secrets in most messages, but a substituted env value could
+    # still appear verbatim in a parser error; never let it through.
+    problems = [redact(m, secrets | {str(entry)}) for m in captured.messages]
     return accepted, problems
+
+
+def _take_name(entry: Any) -> tuple[Any, Any]:
+    """The entry without wirewatch's ``name:`` key (apprise would read it as a URL arg)."""
+    if not isinstance(entry, dict):
+        return entry, None
+    names: list[Any] = []
+
+    def strip(options: Any) -> Any:
+        if not isinstance(options, dict):
+            return options
+        if "name" in options:
+            names.append(options["name"])
+        rest = {k: v for k, v in options.items() if k != "name"}
+        return rest or None
+
+    cleaned = {
+        url: [strip(o) or {} for o in opts] if isinstance(opts, list) else strip(opts)
+        for url, opts in entry.items()
+    }
+    return cleaned, names[0] if names else None
 
 
 def _read_yaml(path: Path, text: str) -> tuple[Any, yaml.Node | None]:
@@ -199,9 +237,23 @@ def load_notify_config(path: Path) -> NotifyConfig:
 
     shared = {k: data[k] for k in _SHARED_KEYS if k in data}
     targets: list[Target] = []
-    for entry, node in zip(urls, _url_nodes(root), strict=False):
+    named: dict[str, int] = {}
+    ids: set[str] = set()
+    for raw_entry, node in zip(urls, _url_nodes(root), strict=False):
         line = node.start_mark.line + 1
+        entry, name = _take_name(raw_entry)
         schema = _entry_schema(entry)
+        if name is not None:
+            if not isinstance(name, str) or not _NAME_RE.match(name):
+                errors.append(
+                    f"{path}:{line}: name must be 1-64 letters, digits, spaces or ._:- "
+                    "(it is shown in logs and the CLI)"
+                )
+                continue
+            if name in named:
+                errors.append(f"{path}:{line}: name {name!r} is already used on line {named[name]}")
+                continue
+            named[name] = line
         missing: set[str] = set()
         secrets: set[str] = set()
         expanded = _expand(entry, missing, secrets)
@@ -214,10 +266,22 @@ def load_notify_config(path: Path) -> NotifyConfig:
             detail = "; ".join(problems) or "apprise could not load it"
             errors.append(f"{path}:{line}: invalid {schema}:// URL: {detail}")
             continue
-        for plugin in plugins:
+        identity = entry_identity(expanded)
+        for index, plugin in enumerate(plugins):
+            unique = identity if index == 0 else f"{identity}#{index}"
+            target_id = make_target_id(unique)
+            if target_id in ids:  # the same URL twice: its line tells them apart
+                target_id = make_target_id(f"{unique}#L{line}")
+            ids.add(target_id)
+            label = name if name is not None else f"{schema}:{target_id}"
+            if name is not None and index:
+                label = f"{name}#{index + 1}"
+            register_secrets(secret_parts(plugin) | secrets)
             targets.append(
                 Target(
-                    privacy_url=str(plugin.url(privacy=True)),
+                    id=target_id,
+                    label=label,
+                    legacy_key=str(plugin.url(privacy=True)),
                     tags=frozenset(str(t) for t in plugin.tags),
                     line=line,
                     plugin=plugin,

@@ -13,6 +13,7 @@ import yaml
 
 from alerts.dispatch import run_dispatcher
 from alerts.dlq import list_dead_letters
+from wirewatch.notify_config import load_notify_config
 from wirewatch.settings import Settings
 
 from .conftest import WebhookSink, make_alert, produce
@@ -54,7 +55,8 @@ async def test_alerts_test_command_sends_to_tagged_targets(
     settings = make_settings(f"urls:\n  - json://127.0.0.1:{webhook.port}/hook:\n      tag: desk\n")
     code, out = await run_cli(settings, tmp_path, repo_root, "test", "--tag", "desk")
     assert code == 0, out
-    assert out.startswith("OK   json://127.0.0.1:")
+    (target,) = load_notify_config(settings.alerts.notify_file).targets
+    assert out == f"OK   json:{target.id}\n"
     (body,) = webhook.bodies("/hook")
     assert body["title"] == "wirewatch test message for tag desk (Example Wire)"
     code, out = await run_cli(settings, tmp_path, repo_root, "test", "--tag", "nobody")

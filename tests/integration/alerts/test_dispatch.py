@@ -14,6 +14,7 @@ import pytest
 from alerts.dispatch import run_dispatcher
 from alerts.runtime import AlertConfigError
 from wirewatch.events import DeadLetter, DeliveryAttempt, SentRecord
+from wirewatch.notify_config import load_notify_config
 from wirewatch.settings import Settings
 
 from .conftest import SmtpSink, WebhookSink, make_alert, produce, read_topic, wait_for
@@ -75,7 +76,8 @@ async def test_repeated_decisions_give_one_delivery_per_subscriber(
     assert len(lines) == 1
     assert json.loads(lines[0])["alert_id"] == "quake:s1"
     assert len(json.loads(lines[0])["targets"]) == 2
-    # Ledger and attempts are in Kafka, targets only in privacy form.
+    # Ledger and attempts are in Kafka, targets only by their opaque ids.
+    ids = {t.id for t in load_notify_config(settings.alerts.notify_file).targets}
     ledger = [
         SentRecord.model_validate_json(v)
         for _, v in await read_topic(settings, settings.kafka.topics.sent.name)
@@ -94,7 +96,8 @@ async def test_repeated_decisions_give_one_delivery_per_subscriber(
     ]
     assert [a.status for a in attempts] == ["sent", "sent"]
     assert all(a.latency_ms > 0 for a in attempts)
-    assert any(a.target.startswith("mmost://127.0.0.1") and "a...z" in a.target for a in attempts)
+    assert {a.target for a in attempts} == ids
+    assert {r.target for r in ledger if not r.target.startswith("jsonl:")} == ids
 
 
 async def test_restart_does_not_resend_and_new_alerts_still_flow(
@@ -211,7 +214,9 @@ async def test_outage_past_max_attempts_dead_letters_then_retry_delivers(
             await asyncio.sleep(0.1)
     letters = await list_dead_letters(settings)
     assert sorted(letter.alert.alert_id for letter in letters) == ["quake:s1", "quake:s2"]
-    assert all(letter.target.startswith("json://127.0.0.1") for letter in letters)
+    (target,) = load_notify_config(settings.alerts.notify_file).targets
+    assert all(letter.target == target.id for letter in letters)
+    assert all(letter.target_label == f"json:{target.id}" for letter in letters)
     assert all("500" in letter.reason or "WARNING" in letter.reason for letter in letters)
     raw = await read_topic(settings, settings.kafka.topics.dlq.name)
     assert len([DeadLetter.model_validate_json(v) for _, v in raw if v]) == 2

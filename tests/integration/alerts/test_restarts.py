@@ -15,6 +15,7 @@ import yaml
 from alerts.dlq import list_dead_letters
 from alerts.state import read_table
 from wirewatch.events import SentRecord
+from wirewatch.notify_config import load_notify_config
 from wirewatch.settings import Settings
 
 from .conftest import WebhookSink, make_alert, produce, wait_for
@@ -61,9 +62,10 @@ async def test_kill_9_mid_send_and_restart_keeps_one_delivery_per_subscriber(
 ) -> None:
     settings = make_settings(
         "urls:\n"
-        f"  - json://127.0.0.1:{webhook.port}/a:\n      tag: desk\n"
-        f"  - json://127.0.0.1:{webhook.port}/b:\n      tag: desk\n"
+        f"  - json://127.0.0.1:{webhook.port}/a:\n      tag: desk\n      name: a\n"
+        f"  - json://127.0.0.1:{webhook.port}/b:\n      tag: desk\n      name: b\n"
     )
+    ids = {t.label: t.id for t in load_notify_config(settings.alerts.notify_file).targets}
     # /a holds its response: the dispatcher is mid-send when it is killed.
     webhook.delay_s, webhook.slow_paths = 60.0, {"/a"}
     # The processor may emit the same decision many times.
@@ -101,11 +103,11 @@ async def test_kill_9_mid_send_and_restart_keeps_one_delivery_per_subscriber(
 
     assert len(webhook.bodies("/a")) == 1
     assert len(webhook.bodies("/b")) == 1
-    a_key = next(t for t in states if "/a?" in t)
+    a_key = ids["a"]
     # /a was on the wire when the process died: it may have arrived, so it is not
     # resent blindly but parked in the DLQ for a human (uncertain_sends=dead_letter).
     assert states[a_key] == "dead_lettered"
-    b_key = next(t for t in states if "/b?" in t)
+    b_key = ids["b"]
     assert states[b_key] == "sent"
     letters = await list_dead_letters(settings)
     assert [letter.target for letter in letters] == [a_key]

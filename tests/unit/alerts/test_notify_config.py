@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,7 @@ def test_empty_file_is_no_targets(tmp_path: Path) -> None:
     assert (config.targets, config.errors) == ([], [])
 
 
-def test_targets_carry_tags_lines_and_privacy_urls(tmp_path: Path, slack_env: None) -> None:
+def test_targets_carry_tags_lines_ids_and_labels(tmp_path: Path, slack_env: None) -> None:
     path = write(
         tmp_path,
         "version: 1\n"
@@ -59,13 +60,52 @@ def test_targets_carry_tags_lines_and_privacy_urls(tmp_path: Path, slack_env: No
     assert by_line[4].tags == {"ops", "everyone"}
     assert by_line[6].tags == {"desk", "everyone"}
     assert by_line[8].tags == {"email", "desk", "everyone"}
-    assert by_line[6].privacy_url.startswith("slack://")
-    text = repr(config) + " ".join(t.privacy_url for t in config.targets)
-    for secret in (SLACK_B, SLACK_C, "hunter2-secret"):
+    assert by_line[6].label == f"slack:{by_line[6].id}"
+    assert all(re.fullmatch(r"[0-9a-f]{12}", t.id) for t in config.targets)
+    assert len({t.id for t in config.targets}) == 3
+    text = repr(config) + " ".join(f"{t.id} {t.label}" for t in config.targets)
+    for secret in (SLACK_A, SLACK_B, SLACK_C, "hunter2-secret", "hook", "127.0.0.1"):
         assert secret not in text
     assert notify_tags(path) == {"ops", "desk", "email", "everyone"}
     # The plugin carries the real secret for delivery.
     assert SLACK_C in by_line[6].plugin.url(privacy=False)
+
+
+def test_ids_survive_reordering_retagging_and_naming_but_not_a_new_url(tmp_path: Path) -> None:
+    first = load_notify_config(
+        write(
+            tmp_path,
+            "urls:\n  - json://127.0.0.1:8080/a:\n      tag: ops\n  - json://127.0.0.1:8080/b\n",
+        )
+    ).targets
+    second = load_notify_config(
+        write(
+            tmp_path,
+            "urls:\n  - json://127.0.0.1:8080/b\n"
+            "  - json://127.0.0.1:8080/a:\n      tag: desk, ops\n      name: Ops hook\n"
+            "  - json://127.0.0.1:8080/c\n",
+        )
+    ).targets
+    assert [t.id for t in second[:2]] == [first[1].id, first[0].id]
+    assert second[1].label == "Ops hook"
+    assert second[2].id not in {t.id for t in first}
+
+
+def test_same_url_twice_gets_two_ids_and_names_are_checked(tmp_path: Path) -> None:
+    config = load_notify_config(
+        write(
+            tmp_path,
+            "urls:\n"
+            "  - json://127.0.0.1/x:\n      tag: a\n      name: One\n"
+            "  - json://127.0.0.1/x:\n      tag: b\n"
+            "  - json://127.0.0.1/y:\n      name: One\n"
+            "  - json://127.0.0.1/z:\n      name: '[red]x'\n",
+        )
+    )
+    assert [t.line for t in config.targets] == [2, 5]
+    assert config.targets[0].id != config.targets[1].id
+    assert config.errors[0].endswith("name 'One' is already used on line 2")
+    assert ":9: name must be" in config.errors[1]
 
 
 def test_every_bad_url_is_reported_with_file_and_line(tmp_path: Path) -> None:
