@@ -7,7 +7,8 @@ consumer offset of a record is committed only when every target it produced work
 for is done (sent, dead-lettered, or parked in the pending topic). On start-up the
 ledger and the pending topic are read back, and sends cut short by a crash
 (``sending`` with no outcome) are dead-lettered as uncertain (or resent, if
-``alerts.uncertain_sends: resend``).
+``alerts.uncertain_sends: resend``). A record that cannot be read, or whose handling
+raises, is set aside as poison (alerts/poison.py) and skipped.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from alerts.health.monitor import HealthMonitor, load_active
 from alerts.migrate import migrate_target_keys
 from alerts.offsets import OffsetTracker
 from alerts.pacing import Pacer, Park
+from alerts.poison import INFRASTRUCTURE, make_poison, read_alert, set_aside
 from alerts.runtime import AlertsConfig, load_alerts_config
 from alerts.sinks import append_jsonl, write_console
 from alerts.state import Store, pending_spec
@@ -217,6 +219,7 @@ async def run_dispatcher(
         topics.dlq,
         topics.deliveries,
         topics.health,
+        topics.alerts_poison,
         pending_spec(settings),
     ]
     await ensure_topics(settings.kafka, specs)
@@ -292,19 +295,20 @@ async def _consume(
 
 
 async def _handle_record(dispatcher: Dispatcher, record: Any) -> list[asyncio.Future[None]]:
-    try:
-        alert = AlertDecision.model_validate_json(record.value)
-    except ValueError as exc:
-        # Left in the topic for inspection; nothing downstream can use it.
-        log.error(
-            "unreadable AlertDecision at %s[%d]@%d: %s",
-            record.topic,
-            record.partition,
-            record.offset,
-            str(exc).splitlines()[0],
-        )
+    """Handle one record; set it aside as poison if it is unreadable or crashes."""
+    alert = read_alert(record.value)
+    if not isinstance(alert, AlertDecision):
+        kind, reason = alert
+        await set_aside(dispatcher.store, make_poison(record, kind, reason))
         return []
-    return await dispatcher.handle(alert)
+    try:
+        return await dispatcher.handle(alert)
+    except INFRASTRUCTURE:
+        raise  # not the record's fault: stop, and read it again after the restart
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        await set_aside(dispatcher.store, make_poison(record, "crashed", reason))
+        return []
 
 
 async def _commit(consumer: Any, tracker: OffsetTracker) -> None:

@@ -4,7 +4,8 @@
   ``sent`` / ``dead_lettered`` after. Read back in full at start-up.
 - pending (compacted, same key): digest / quiet-hours / overflow buffers; a
   tombstone removes an entry once it has been handled.
-- dlq and deliveries: append-only logs of DeadLetter and DeliveryAttempt records.
+- dlq, deliveries and alerts_poison: append-only logs of DeadLetter, DeliveryAttempt
+  and PoisonRecord records.
 
 Writes that a restart depends on (ledger, pending, dlq) wait for the broker's ack.
 """
@@ -15,7 +16,7 @@ import logging
 
 from aiokafka import AIOKafkaProducer, TopicPartition
 
-from wirewatch.events import DeadLetter, DeliveryAttempt, PendingAlert, SentRecord
+from wirewatch.events import DeadLetter, DeliveryAttempt, PendingAlert, PoisonRecord, SentRecord
 from wirewatch.kafka import make_consumer
 from wirewatch.settings import KafkaSettings, Settings, TopicSpec
 
@@ -75,6 +76,7 @@ class Store:
         self._pending = pending_spec(settings).name
         self._dlq = topics.dlq.name
         self._deliveries = topics.deliveries.name
+        self._poison = topics.alerts_poison.name
         self.ledger: dict[str, SentRecord] = {}
 
     def state(self, alert_id: str, target: str) -> str | None:
@@ -116,6 +118,10 @@ class Store:
 
     async def dead_letter(self, letter: DeadLetter) -> None:
         await self._producer.send_and_wait(self._dlq, letter.to_bytes(), key=letter.key)
+
+    async def poison(self, record: PoisonRecord) -> None:
+        # Acked: the consumer skips the record on the strength of this write.
+        await self._producer.send_and_wait(self._poison, record.to_bytes(), key=record.key)
 
     async def attempt(self, attempt: DeliveryAttempt) -> None:
         # Observability only: queue it, never wait for it.

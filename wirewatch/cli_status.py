@@ -2,7 +2,8 @@
 
 Feeds health (from the ingest state topic), active health conditions (from the
 health topic the dispatcher's monitor writes), consumer lag per group, the rules
-version in force, the last alerts and the dead-letter queue size.
+version in force, the last alerts, the dead-letter queue size and the poison records
+the dispatcher set aside.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ def status() -> None:
     """Feeds health, health conditions, consumer lag, rules version, last alerts, DLQ size."""
     from alerts.dlq import list_dead_letters
     from alerts.health.monitor import load_active
+    from alerts.poison import count_poison
     from ingest.cli import status as feeds_status
     from processors.rules import hash_content
 
@@ -59,6 +61,10 @@ def status() -> None:
         return
     console.print(f"{len(dead)} in {settings.kafka.topics.dlq.name}"
                   + (" (wirewatch alerts dlq list)" if dead else ""), markup=False)  # fmt: skip
+    poison = asyncio.run(count_poison(settings))
+    kinds = "".join(f", {kind} {n}" for kind, n in sorted(poison.items()))
+    topic = settings.kafka.topics.alerts_poison.name
+    console.print(f"{sum(poison.values())} poison record(s) in {topic}{kinds}", markup=False)
 
 
 async def _lag_table(settings: Settings) -> Table:

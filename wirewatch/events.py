@@ -12,6 +12,7 @@ Topics (names come from settings, these are the defaults):
 - ``news.alerts.dlq`` key = alert id + target, value = :class:`DeadLetter`
 - ``news.deliveries`` key = alert id, value = :class:`DeliveryAttempt`
 - ``wirewatch.health`` key = condition id, value = :class:`HealthEvent` (compacted)
+- ``news.alerts.poison`` key = topic|partition|offset, value = :class:`PoisonRecord`
 
 Field changes that a reader could misread bump ``schema_version``.
 """
@@ -272,3 +273,26 @@ class HealthEvent(_Record):
     @property
     def key(self) -> bytes:
         return self.condition_id.encode()
+
+
+class PoisonRecord(_Record):
+    """A record a stage could not read or handle: skipped, and kept here with the reason.
+
+    ``kind`` is ``unreadable`` (not JSON), ``invalid`` (JSON the schema refuses) or
+    ``crashed`` (handling it raised). The original bytes are kept, base64, up to a cap.
+    """
+
+    stage: str
+    topic: str
+    partition: int
+    offset: int
+    kind: Literal["unreadable", "invalid", "crashed"]
+    reason: str
+    key_b64: str = ""
+    value_b64: str = ""
+    value_size: int = Field(0, description="Bytes in the original value (kept up to a cap)")
+    at: AwareDatetime = Field(default_factory=utcnow)
+
+    @property
+    def key(self) -> bytes:
+        return f"{self.topic}|{self.partition}|{self.offset}".encode()

@@ -46,6 +46,13 @@ ALERTS_SENT = Counter("wirewatch_alerts_sent", "Alerts delivered to a target")
 ALERTS_RETRIED = Counter("wirewatch_alerts_retried", "Delivery attempts that will be retried")
 ALERTS_DEAD_LETTERED = Counter("wirewatch_alerts_dead_lettered", "Alerts sent to the DLQ")
 
+# -- every stage ------------------------------------------------------------
+POISON_RECORDS = Counter(
+    "wirewatch_poison_records",
+    "Records skipped as unreadable, invalid or crashing, and written to a poison topic",
+    ["stage", "kind"],
+)
+
 # -- health (alert stage's monitor) -----------------------------------------
 HEALTH_CONDITION = Gauge(
     "wirewatch_health_condition", "1 while a health condition is active", ["kind", "subject"]

@@ -43,6 +43,8 @@ class Topics(_Section):
     alerts: TopicSpec = TopicSpec(name="news.alerts", partitions=1)
     dlq: TopicSpec = TopicSpec(name="news.alerts.dlq", partitions=1, retention_ms=-1)
     deliveries: TopicSpec = TopicSpec(name="news.deliveries", partitions=1)
+    # Records on news.alerts the dispatcher could not read or handle, with the reason.
+    alerts_poison: TopicSpec = TopicSpec(name="news.alerts.poison", partitions=1, retention_ms=-1)
     # Compacted: latest poller state per feed URL survives restarts.
     ingest_state: TopicSpec = TopicSpec(
         name="wirewatch.ingest.state", partitions=1, retention_ms=-1, cleanup_policy="compact"

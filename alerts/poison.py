@@ -1,0 +1,95 @@
+"""Poison records on news.alerts: unreadable, invalid or crashing ones are set aside.
+
+Such a record is counted (``wirewatch_poison_records{stage="dispatcher"}``), written
+to ``kafka.topics.alerts_poison`` with the reason and its bytes, and skipped, so one
+bad record never stops the dispatcher or sends it into a crash loop. Failures of the
+infrastructure (Kafka, the disk) are not the record's fault: they still propagate,
+and the record is read again after a restart.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections import Counter
+from typing import Any, Literal
+
+from aiokafka.errors import KafkaError
+from pydantic import ValidationError
+
+from alerts.state import Store, read_table
+from wirewatch.events import AlertDecision, PoisonRecord
+from wirewatch.metrics import POISON_RECORDS
+from wirewatch.settings import Settings
+
+log = logging.getLogger(__name__)
+STAGE = "dispatcher"
+_KEEP_BYTES = 64 * 1024
+_REASON_CHARS = 500
+# Errors that say nothing about the record: let them stop the stage, not poison it.
+INFRASTRUCTURE = (KafkaError, OSError)
+
+Kind = Literal["unreadable", "invalid", "crashed"]
+
+
+def read_alert(value: bytes | None) -> AlertDecision | tuple[Kind, str]:
+    """The decision in ``value``, or (kind, reason) if it cannot be one."""
+    if value is None:
+        return "unreadable", "empty value (tombstone)"
+    try:
+        return AlertDecision.model_validate_json(value)
+    except ValidationError as exc:
+        errors = exc.errors()
+        kind: Kind = "unreadable" if errors and errors[0]["type"] == "json_invalid" else "invalid"
+        return kind, _summarise(exc)
+
+
+def make_poison(record: Any, kind: Kind, reason: str) -> PoisonRecord:
+    """The poison record for a consumed Kafka ``record``."""
+    value = record.value or b""
+    return PoisonRecord(
+        stage=STAGE,
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        kind=kind,
+        reason=reason[:_REASON_CHARS],
+        key_b64=base64.b64encode(record.key or b"").decode()[:_KEEP_BYTES],
+        value_b64=base64.b64encode(value[:_KEEP_BYTES]).decode(),
+        value_size=len(value),
+    )
+
+
+async def set_aside(store: Store, poison: PoisonRecord) -> None:
+    """Count, log and write one poison record."""
+    POISON_RECORDS.labels(poison.stage, poison.kind).inc()
+    log.error(
+        "%s record at %s[%d]@%d set aside as poison: %s",
+        poison.kind,
+        poison.topic,
+        poison.partition,
+        poison.offset,
+        poison.reason,
+    )
+    await store.poison(poison)
+
+
+async def count_poison(settings: Settings) -> Counter[str]:
+    """Poison records per kind in the alerts poison topic (for ``wirewatch status``)."""
+    table = await read_table(settings.kafka, settings.kafka.topics.alerts_poison.name)
+    counts: Counter[str] = Counter()
+    for value in table.values():
+        try:
+            counts[PoisonRecord.model_validate_json(value).kind] += 1
+        except ValidationError:
+            counts["unreadable"] += 1
+    return counts
+
+
+def _summarise(exc: ValidationError) -> str:
+    # Field paths and messages only: the input itself is hostile and may be huge.
+    problems = [
+        f"{'.'.join(str(p) for p in error['loc']) or 'value'}: {error['msg']}"
+        for error in exc.errors(include_url=False, include_input=False)
+    ]
+    return "; ".join(problems) or "invalid record"
