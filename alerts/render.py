@@ -4,7 +4,10 @@ Feed content is hostile input. Templates run in ``ImmutableSandboxedEnvironment`
 with ``StrictUndefined``; the HTML template is autoescaped; the Slack template writes
 CommonMark (apprise 2.3 converts it to Slack mrkdwn) and gets feed text with link and
 mention syntax escaped; links other than http(s) are dropped; every output is cut at
-``max_chars``. Every template (default and user) is rendered once at
+``max_chars``. In every format, feed text is first neutralised (``neutralise``): a
+zero-width space breaks mass and user mentions and markdown/auto-link syntax, because
+text and HTML bodies reach chat targets (Discord, Mattermost, Matrix...) that render
+markdown and mentions themselves. Every template (default and user) is rendered once at
 load against the full field set, so a typo fails start-up, not the first alert.
 
 Fields (see ``FIELDS``): ``digest``, ``generated_at``, ``timezone`` and ``stories``,
@@ -78,6 +81,36 @@ def choose_format(plugin: Any) -> Format:
     return "html" if str(first) in ("html", "NotifyFormat.HTML") else "text"
 
 
+_ZWSP = "\u200b"
+# Each pattern marks where a zero-width space goes; the text still reads the same.
+_NEUTRALISE = (
+    # @everyone, @here, @channel, @all, @room, @user (Discord, Mattermost, Matrix,
+    # Slack, Teams); an address such as desk@example.com is no mention and stays.
+    re.compile(r"(?<![\w.+-])@(?=\w)"),
+    # <!channel>, <@U123>, <#C123>, <@&role>: Slack and Discord angle-bracket mentions.
+    re.compile(r"<(?=[!@#])"),
+    # [text](url), ![img](url), [text][ref], [ref]: url -- markdown links and images.
+    re.compile(r"\](?=\s*[(\[:])"),
+    # <https://x>, <mailto:x>: CommonMark auto-links.
+    re.compile(r"<(?=[a-z][a-z0-9+.-]*:)", re.IGNORECASE),
+    # https://x and www.x: the bare links chat apps turn into links on their own.
+    re.compile(r"(?<=[a-z0-9+.-]:)(?=//)", re.IGNORECASE),
+    re.compile(r"(?<=\bwww)(?=\.)", re.IGNORECASE),
+)
+
+
+def neutralise(text: str) -> str:
+    """Feed text with mentions, markdown links and auto-links broken by a zero-width space.
+
+    For every format: apprise hands text and HTML bodies to targets that render
+    markdown and mentions themselves (Discord ``@everyone``, Mattermost ``@channel``,
+    Matrix ``@room``), so escaping for Slack alone is not enough.
+    """
+    for pattern in _NEUTRALISE:
+        text = pattern.sub(lambda m: m.group(0) + _ZWSP, text)
+    return text
+
+
 _MARKDOWN_ESCAPES = str.maketrans(
     {"\\": "\\\\", "[": "\\[", "]": "\\]", "<": "\\<", ">": "\\>", "`": "'"}
 )
@@ -114,7 +147,11 @@ def build_context(
     alerts: Sequence[AlertDecision], fmt: Format, tz: ZoneInfo, digest: bool, now: datetime
 ) -> dict[str, Any]:
     """The template fields for ``alerts`` (grouped by story, in order) as seen in ``tz``."""
-    esc = escape_markdown if fmt == "slack" else (lambda s: s)
+
+    def esc(text: str) -> str:
+        text = neutralise(text)
+        return escape_markdown(text) if fmt == "slack" else text
+
     stories: dict[str, dict[str, Any]] = {}
     for alert in alerts:
         article = alert.article

@@ -12,7 +12,14 @@ import pytest
 import requests
 
 from alerts.delivery import DeliveryError, Sender
-from alerts.render import Renderer, TemplateProblem, build_context, safe_url, sample_alert
+from alerts.render import (
+    Renderer,
+    TemplateProblem,
+    build_context,
+    neutralise,
+    safe_url,
+    sample_alert,
+)
 from wirewatch.events import AlertDecision
 from wirewatch.notify_config import load_notify_config
 
@@ -39,7 +46,8 @@ def hostile() -> AlertDecision:
 def test_html_escapes_feed_text_and_drops_non_http_links() -> None:
     message = Renderer(20_000).render([hostile()], "html", UTC_ZONE, False, NOW)
     assert "<img" not in message.body
-    assert "&lt;img src=x onerror=alert(1)&gt; &amp; &lt;!channel&gt;" in message.body
+    # The zero-width space (neutralise) keeps a chat target from reading a mention.
+    assert "&lt;img src=x onerror=alert(1)&gt; &amp; &lt;\u200b!channel&gt;" in message.body
     assert "<script>" not in message.body
     assert 'href=""' in message.body
     assert "javascript:" not in message.body
@@ -49,7 +57,7 @@ def test_html_escapes_feed_text_and_drops_non_http_links() -> None:
 def test_slack_markdown_escapes_link_and_mention_syntax() -> None:
     message = Renderer(20_000).render([hostile()], "slack", UTC_ZONE, False, NOW)
     assert "<!channel>" not in message.body
-    assert "\\<!channel\\>" in message.body
+    assert "\\<\u200b!channel\\>" in message.body
     assert "\\<img src=x onerror=alert(1)\\> &" in message.body
     assert message.body_format == "markdown"
 
@@ -155,12 +163,12 @@ async def test_slack_payload_built_by_apprise(
     assert payload["mrkdwn"] is True
     (attachment,) = payload["attachments"]
     assert attachment["title"] == (
-        "Breaking &lt;img src=x onerror=alert(1)&gt; &amp; &lt;!channel&gt; (Evil *Wire*)"
+        "Breaking &lt;img src=x onerror=alert(1)&gt; &amp; &lt;\u200b!channel&gt; (Evil *Wire*)"
     )
     # The javascript: link was dropped, so the headline is bold text, not a link;
     # feed markup arrives as entities: no mention, no image, no link.
     assert attachment["text"].splitlines() == [
-        "*Breaking &lt;img src=x onerror=alert(1)&gt; &amp; &lt;!channel&gt;*",
+        "*Breaking &lt;img src=x onerror=alert(1)&gt; &amp; &lt;\u200b!channel&gt;*",
         "Evil _Wire_ · 2024-01-02 04:04 CET",
         "Rule *Sample rule*: matched `sample`",
         "_Also reported by 2 other outlets: Example Wire, Other Paper, Third Post_",
@@ -259,3 +267,26 @@ def test_followup_lists_the_new_outlets_with_links(fmt: str, expected: str) -> N
     assert expected in message.body
     first = Renderer(20_000).render([sample_alert()], fmt, UTC_ZONE, False, NOW)  # type: ignore[arg-type]
     assert "New since the first alert" not in first.body
+
+
+Z = "\u200b"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("@everyone now", f"@{Z}everyone now"),
+        ("(@here)", f"(@{Z}here)"),
+        ("@channel @all @room @alice", f"@{Z}channel @{Z}all @{Z}room @{Z}alice"),
+        ("write to desk@example.com", "write to desk@example.com"),
+        ("<!channel> <!here|x>", f"<{Z}!channel> <{Z}!here|x>"),
+        ("<@U123> <#C9> <@&42>", f"<{Z}@{Z}U123> <{Z}#C9> <{Z}@&42>"),
+        ("[click](https://evil.example)", f"[click]{Z}(https:{Z}//evil.example)"),
+        ("![img](x) [a][b] [r]: y", f"![img]{Z}(x) [a]{Z}[b]{Z} [r]{Z}: y"),
+        ("<https://evil.example>", f"<{Z}https:{Z}//evil.example>"),
+        ("see www.evil.example", f"see www{Z}.evil.example"),
+        ("Quake <Springfield> & more [live]", "Quake <Springfield> & more [live]"),
+    ],
+)
+def test_neutralise_breaks_mentions_and_links_only(text: str, expected: str) -> None:
+    assert neutralise(text) == expected
