@@ -214,3 +214,4 @@ async def test_demo_story_alerts_once_per_rule_and_copy_is_a_duplicate(
     assert f"last processed event used version {first['rules_version']}" in status
     assert status.count("Mexico sends 26") == 2
     assert "\n0 in " in status
+    assert "\n0 poison record(s) in " in status
