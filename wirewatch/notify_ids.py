@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -24,8 +25,13 @@ _ID_SALT = b"wirewatch-target-id"
 _MIN_SECRET = 6
 # apprise's own URL arguments on every plugin: settings, never secrets.
 _GENERIC_ARGS = frozenset(
-    {"format", "overflow", "rto", "cto", "verify", "emojis", "method", "store", "tz", "mode"}
-)
+    {
+        "format", "overflow", "rto", "cto", "verify", "emojis", "method", "store", "tz",
+        "mode", "priority", "image", "auth", "footer", "timestamp", "blocks", "retry",
+        "wait", "optional",
+    }
+)  # fmt: skip
+_SPLIT_RE = re.compile(r"[/:@?&=#,+]")
 
 
 def redact(message: str, secrets: set[str]) -> str:
@@ -85,14 +91,17 @@ def make_target_id(identity: str) -> str:
 
 
 def secret_parts(plugin: Any) -> set[str]:
-    """Every piece of a plugin's full URL that could be a secret: all but scheme and host.
+    """Every piece of a plugin's full URL that could be a secret.
 
-    apprise's privacy form still shows path tokens, ``+Header`` values and ntfy topics,
-    so "what the privacy form hides" is not enough.
+    That is user, password, path segments and non-generic argument values, plus
+    whatever the privacy form hides (a token in the host part, as Slack's). The
+    privacy form alone is not enough: it shows path tokens, ``+Header`` values and
+    ntfy topics.
     """
     full = str(plugin.url(privacy=False))
+    private = str(plugin.url(privacy=True))
     parts = urlsplit(full)
-    found: set[str] = set()
+    found = {p for p in _SPLIT_RE.split(full) if p not in private}
     for piece in (parts.username, parts.password, parts.fragment):
         if piece:
             found |= {piece, unquote(piece)}
