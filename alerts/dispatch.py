@@ -26,7 +26,7 @@ from alerts.health.monitor import HealthMonitor, load_active
 from alerts.migrate import migrate_target_keys
 from alerts.offsets import OffsetTracker
 from alerts.pacing import Pacer, Park
-from alerts.poison import INFRASTRUCTURE, make_poison, read_alert, set_aside
+from alerts.poison import handle_record
 from alerts.runtime import AlertsConfig, load_alerts_config
 from alerts.sinks import append_jsonl, write_console
 from alerts.state import Store, pending_spec
@@ -280,7 +280,7 @@ async def _consume(
                 await asyncio.sleep(0.1)  # a slow target holds offsets back; stop reading
             for tp, records in batch.items():
                 for record in records:
-                    futures = await _handle_record(dispatcher, record)
+                    futures = await handle_record(dispatcher.handle, dispatcher.store, record)
                     tracker.track(tp, record.offset, futures)
             if loop.time() - last_commit >= settings.alerts.commit_interval_s:
                 await _commit(consumer, tracker)
@@ -292,23 +292,6 @@ async def _consume(
         # Give in-flight sends their chance before the final commit.
         await dispatcher.close(grace_s=min(settings.alerts.send_timeout_s, 10.0))
         await _commit(consumer, tracker)
-
-
-async def _handle_record(dispatcher: Dispatcher, record: Any) -> list[asyncio.Future[None]]:
-    """Handle one record; set it aside as poison if it is unreadable or crashes."""
-    alert = read_alert(record.value)
-    if not isinstance(alert, AlertDecision):
-        kind, reason = alert
-        await set_aside(dispatcher.store, make_poison(record, kind, reason))
-        return []
-    try:
-        return await dispatcher.handle(alert)
-    except INFRASTRUCTURE:
-        raise  # not the record's fault: stop, and read it again after the restart
-    except Exception as exc:
-        reason = f"{type(exc).__name__}: {exc}"
-        await set_aside(dispatcher.store, make_poison(record, "crashed", reason))
-        return []
 
 
 async def _commit(consumer: Any, tracker: OffsetTracker) -> None:

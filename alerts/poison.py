@@ -9,9 +9,11 @@ and the record is read again after a restart.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from aiokafka.errors import KafkaError
@@ -72,6 +74,26 @@ async def set_aside(store: Store, poison: PoisonRecord) -> None:
         poison.reason,
     )
     await store.poison(poison)
+
+
+async def handle_record(
+    handle: Callable[[AlertDecision], Awaitable[list[asyncio.Future[None]]]],
+    store: Store,
+    record: Any,
+) -> list[asyncio.Future[None]]:
+    """``handle`` the decision in ``record``, or set the record aside as poison."""
+    alert = read_alert(record.value)
+    if not isinstance(alert, AlertDecision):
+        kind, reason = alert
+        await set_aside(store, make_poison(record, kind, reason))
+        return []
+    try:
+        return await handle(alert)
+    except INFRASTRUCTURE:
+        raise  # not the record's fault: stop, and read it again after the restart
+    except Exception as exc:
+        await set_aside(store, make_poison(record, "crashed", f"{type(exc).__name__}: {exc}"))
+        return []
 
 
 async def count_poison(settings: Settings) -> Counter[str]:

@@ -30,7 +30,7 @@ async def start_dispatcher(
     settings_file.write_text(
         yaml.safe_dump(
             {
-                "kafka": settings.kafka.model_dump(mode="json"),
+                "kafka": settings.kafka.model_dump(mode="json", exclude_none=True),
                 "alerts": settings.alerts.model_dump(mode="json"),
                 "metrics": {"dispatcher_port": 0},  # several tests and helpers share a host
             }

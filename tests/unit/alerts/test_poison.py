@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 from aiokafka.errors import KafkaTimeoutError
 
-from alerts.dispatch import _handle_record
-from alerts.poison import make_poison, read_alert
+from alerts.poison import handle_record, make_poison, read_alert
 from wirewatch.events import AlertDecision, Article, PoisonRecord, RuleMatch
 
 GOOD = AlertDecision(
@@ -72,7 +71,7 @@ class CrashingDispatcher:
 
 async def test_a_record_that_crashes_handling_is_set_aside() -> None:
     dispatcher: Any = CrashingDispatcher(ZeroDivisionError("boom"))
-    assert await _handle_record(dispatcher, Record(GOOD.to_bytes())) == []
+    assert await handle_record(dispatcher.handle, dispatcher.store, Record(GOOD.to_bytes())) == []
     (poison,) = dispatcher.store.poisoned
     assert (poison.kind, poison.offset, poison.reason) == ("crashed", 41, "ZeroDivisionError: boom")
     assert base64.b64decode(poison.value_b64) == GOOD.to_bytes()
@@ -82,7 +81,7 @@ async def test_a_record_that_crashes_handling_is_set_aside() -> None:
 async def test_infrastructure_failures_are_not_the_records_fault(error: Exception) -> None:
     dispatcher: Any = CrashingDispatcher(error)
     with pytest.raises(type(error)):
-        await _handle_record(dispatcher, Record(GOOD.to_bytes()))
+        await handle_record(dispatcher.handle, dispatcher.store, Record(GOOD.to_bytes()))
     assert dispatcher.store.poisoned == []
 
 
