@@ -2,7 +2,7 @@
 
 Targets (notify.yaml ``urls:``), subscriptions (notify.yaml ``subscriptions:``) and
 templates are all validated at start-up; any problem stops the stage with every
-error listed as ``file:line: message`` (URLs only in apprise's privacy form).
+error listed as ``file:line: message`` (with every target secret masked).
 """
 
 from __future__ import annotations

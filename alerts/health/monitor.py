@@ -46,15 +46,19 @@ _TITLES = {
 }
 
 
-def format_health(event: HealthEvent) -> Message:
-    """The message for one transition (plain text: it goes to every kind of target)."""
+def format_health(event: HealthEvent, subject: str | None = None) -> Message:
+    """The message for one transition (plain text: it goes to every kind of target).
+
+    ``subject`` names the subject for people (a target's label instead of its id).
+    """
     what = _TITLES[event.kind]
+    name = subject or event.subject
     if event.state == "started":
-        title = f"wirewatch health: {what}: {event.subject}"
-        body = f"{what}: {event.subject}\n{event.detail}\nsince {event.since:%Y-%m-%d %H:%M} UTC"
+        title = f"wirewatch health: {what}: {name}"
+        body = f"{what}: {name}\n{event.detail}\nsince {event.since:%Y-%m-%d %H:%M} UTC"
     else:
-        title = f"wirewatch health: recovered: {what}: {event.subject}"
-        body = f"recovered: {what}: {event.subject}\n{event.detail}"
+        title = f"wirewatch health: recovered: {what}: {name}"
+        body = f"recovered: {what}: {name}\n{event.detail}"
     return Message(title=title, body=body, body_format="text")
 
 
@@ -196,7 +200,9 @@ class HealthMonitor:
         return events
 
     async def _notify(self, event: HealthEvent) -> None:
-        message = format_health(event)
+        # A target's subject is its opaque id; people read its label.
+        target = event.kind == "target_failing"
+        message = format_health(event, self._sender.label(event.subject) if target else None)
         for endpoint in self._sender.route(self.config.notify):
             if event.kind == "target_failing" and event.subject == endpoint.key:
                 continue
@@ -205,7 +211,7 @@ class HealthMonitor:
                     await self._sender.send(endpoint, message, self.settings.alerts.send_timeout_s)
                     break
                 except DeliveryError as exc:
-                    log.warning("health alert to %s failed (%d): %s", endpoint.key, attempt, exc)
+                    log.warning("health alert to %s failed (%d): %s", endpoint.label, attempt, exc)
                     await asyncio.sleep(backoff_delay(attempt, 1.0, 10.0))
 
 

@@ -25,6 +25,7 @@ from ingest.poller import run_pollers
 from tests.integration.ingest.conftest import rss, start_server, write_feeds
 from wirewatch.events import DeadLetter, HealthEvent
 from wirewatch.kafka import ensure_topics
+from wirewatch.notify_config import load_notify_config
 from wirewatch.settings import Settings, load_settings
 
 from .conftest import WebhookSink, free_port, make_alert, produce, read_topic, wait_for
@@ -196,11 +197,9 @@ async def test_a_refusing_target_alerts_once_and_its_alerts_arrive_after_it_reco
         await produce(settings, [make_alert(story="s1"), make_alert(story="s2")])
         async with running(run_dispatcher, settings=settings):
             await wait_for(lambda: len(ops.received) >= 1, 30)
-            # Targets are named by apprise's privacy form of their URL.
-            desk_key = (
-                f"json://127.0.0.1:{desk.port}/desk"
-                "?method=POST&overflow=upstream&retry=0&wait=0.5&optional=no"
-            )
+            # Targets are named by their label (scheme:id), never by their URL.
+            targets = load_notify_config(settings.alerts.notify_file).targets
+            desk_key = next(t.label for t in targets if "desk" in t.tags)
             assert titles(ops, "/ops") == [
                 f"wirewatch health: notification target failing: {desk_key}"
             ]
