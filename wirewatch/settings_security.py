@@ -64,8 +64,8 @@ def refuse_file_secrets(
     the environment.
     """
     for name, field in model.model_fields.items():
-        if name not in data:
-            continue
+        if data.get(name) is None:
+            continue  # absent, or null as in a dump of the defaults: no secret there
         types = (field.annotation, *get_args(field.annotation))
         where = (*at, name)
         if SecretStr in types:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import faust
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from processors.runtime.app import create_app
@@ -58,6 +59,16 @@ def test_a_secret_in_the_settings_file_is_refused(
     assert f"{path}: {where}" in message
     assert variable in message
     assert PASSWORD not in message
+
+
+def test_a_dump_of_the_settings_loads_back_from_a_file(
+    env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Null secrets carry nothing; tests and tools write dumps like this one.
+    path = tmp_path / "settings.yaml"
+    path.write_text(yaml.safe_dump({"kafka": load_settings().kafka.model_dump(mode="json")}))
+    env.setenv("WIREWATCH_SETTINGS", str(path))
+    assert load_settings().kafka.sasl_password is None
 
 
 def test_secrets_come_from_the_environment_and_are_masked_in_dumps(
