@@ -23,6 +23,7 @@ from typing import Any
 from aiokafka import TopicPartition
 
 from alerts.health.monitor import HealthMonitor, load_active
+from alerts.health.redeliver import Redeliverer
 from alerts.migrate import migrate_target_keys
 from alerts.offsets import OffsetTracker
 from alerts.pacing import Pacer, Park
@@ -242,6 +243,7 @@ async def run_dispatcher(
         monitor = HealthMonitor(
             settings, config.health, config.sender, producer, await load_active(settings)
         )
+        monitor.redeliverer = Redeliverer(settings, config, store, monitor.record_send, clock)
         health = asyncio.create_task(monitor.run(health_stop), name="health-monitor")
         dispatcher = Dispatcher(settings, config, store, clock, monitor.record_send)
         await dispatcher.recover(parked)

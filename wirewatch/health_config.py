@@ -49,6 +49,10 @@ class FeedHealthPolicy(_Section):
 class TargetHealthPolicy(_Section):
     # Failed sends in a row; any dead letter also counts.
     failures: int = Field(3, ge=1)
+    # Re-send what was dead-lettered during an outage once the target is back,
+    # probing a failing target with its oldest dead letter this often.
+    redeliver: bool = True
+    probe_every_s: float = Field(60.0, gt=0)
 
 
 class StageHealthPolicy(_Section):

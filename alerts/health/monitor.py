@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from alerts.delivery import DeliveryError, Sender, backoff_delay
 from alerts.health.core import HealthCore, Observations, StageObservation, TargetObservation
+from alerts.health.redeliver import Redeliverer
 from alerts.render import Message
 from wirewatch import metrics
 from wirewatch.events import FeedStatus, HealthEvent, utcnow
@@ -81,6 +82,8 @@ class HealthMonitor:
         self._targets: dict[str, TargetObservation] = {}
         self._feeds: dict[str, FeedStatus] = {}
         self._sends: set[asyncio.Task[None]] = set()
+        # Set by the dispatcher, which owns the ledger the re-sends must update.
+        self.redeliverer: Redeliverer | None = None
         for event in self.core.active.values():
             metrics.HEALTH_CONDITION.labels(event.kind, event.subject).set(1)
 
@@ -159,6 +162,8 @@ class HealthMonitor:
         finally:
             if self._sends:
                 await asyncio.wait(self._sends, timeout=5.0)
+            if self.redeliverer is not None:
+                await self.redeliverer.wait(5.0)
             await admin.close()
             await consumer.stop()
 
@@ -197,6 +202,15 @@ class HealthMonitor:
             task = asyncio.create_task(self._notify(event))
             self._sends.add(task)
             task.add_done_callback(self._sends.discard)
+        if self.redeliverer is not None and self.config.targets.redeliver:
+            self.redeliverer.schedule(
+                {e.subject for e in self.core.active.values() if e.kind == "target_failing"},
+                {
+                    e.subject
+                    for e in events
+                    if e.kind == "target_failing" and e.state == "recovered"
+                },
+            )
         return events
 
     async def _notify(self, event: HealthEvent) -> None:
