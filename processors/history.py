@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -53,13 +54,27 @@ class HistoryRecord:
 
 @dataclass
 class History:
+    """What was read; ``records`` only when they were not streamed to a sink."""
+
     records: list[HistoryRecord] = field(default_factory=list)
     errors: list[ReadError] = field(default_factory=list)
     first_at: datetime | None = None
+    count: int = 0
 
 
-async def read_history(settings: Settings, since: datetime, *, progress: bool = True) -> History:
-    """Every article on ``news.raw`` stored at or after ``since``, oldest first."""
+async def read_history(
+    settings: Settings,
+    since: datetime,
+    *,
+    progress: bool = True,
+    sink: Callable[[HistoryRecord], None] | None = None,
+) -> History:
+    """Every article on ``news.raw`` stored at or after ``since``, oldest first.
+
+    With a ``sink`` and one partition (the default: clustering needs one), each
+    record goes to the sink as it is read, so memory stays that of the pipeline's
+    window. Several partitions are read whole and sorted by time first.
+    """
     from tqdm import tqdm
 
     topic = settings.kafka.topics.raw.name
@@ -84,6 +99,7 @@ async def read_history(settings: Settings, since: datetime, *, progress: bool = 
                 consumer.seek(tp, start)
                 todo[tp] = ends[tp]
                 total += ends[tp] - start
+        stream = sink if len(todo) == 1 else None
         with tqdm(
             total=total, disable=not progress, file=sys.stderr, unit="rec", desc=topic
         ) as bar:
@@ -93,7 +109,7 @@ async def read_history(settings: Settings, since: datetime, *, progress: bool = 
                     for record in records:
                         if record.offset < todo.get(tp, -1):
                             _keep(history, topic, record.partition, record.offset,
-                                  record.timestamp, record.value)  # fmt: skip
+                                  record.timestamp, record.value, stream)  # fmt: skip
                     bar.update(len(records))
                 for tp in list(todo):
                     if await consumer.position(tp) >= todo[tp]:
@@ -102,12 +118,20 @@ async def read_history(settings: Settings, since: datetime, *, progress: bool = 
         await consumer.stop()
     # The processor reads partitions interleaved; time order is the closest common order.
     history.records.sort(key=lambda r: (r.at, r.where))
-    history.first_at = history.records[0].at if history.records else None
+    if sink is not None:
+        for record in history.records:
+            sink(record)
     return history
 
 
 def _keep(
-    history: History, topic: str, partition: int, offset: int, ts_ms: int, value: bytes | None
+    history: History,
+    topic: str,
+    partition: int,
+    offset: int,
+    ts_ms: int,
+    value: bytes | None,
+    stream: Callable[[HistoryRecord], None] | None,
 ) -> None:
     if value is None:
         return
@@ -118,8 +142,14 @@ def _keep(
         message = f"not an article: {'.'.join(map(str, err['loc'])) or 'record'}: {err['msg']}"
         history.errors.append(ReadError(f"{topic}[{partition}]@{offset}", message))
         return
-    at = datetime.fromtimestamp(ts_ms / 1000, UTC)
-    history.records.append(HistoryRecord(at, article, (partition, offset)))
+    record = HistoryRecord(datetime.fromtimestamp(ts_ms / 1000, UTC), article, (partition, offset))
+    history.count += 1
+    if history.first_at is None or record.at < history.first_at:
+        history.first_at = record.at
+    if stream is not None:
+        stream(record)
+    else:
+        history.records.append(record)
 
 
 @dataclass
@@ -139,20 +169,31 @@ class Backtest:
         return {(a.rule.rule_id, a.story_id) for a in self.alerts if a.reason == "new_story"}
 
 
-def run_backtest(settings: Settings, book: RuleBook, history: History) -> Backtest:
-    """Run the stream's pipeline (same builder, same window) over ``history``."""
-    # The builder lives beside the Faust app; importing it (not copying it) keeps
-    # the backtest and the stream on one definition of the pipeline.
-    from processors.runtime.app import build_pipeline
+class Backtester:
+    """One rules file's run of the stream's pipeline (same builder, same window)."""
 
-    pipeline = build_pipeline(settings, book)
-    report = Backtest(book)
+    def __init__(self, settings: Settings, book: RuleBook) -> None:
+        # The builder lives beside the Faust app; importing it (not copying it)
+        # keeps the backtest and the stream on one definition of the pipeline.
+        from processors.runtime.app import build_pipeline
+
+        self.pipeline = build_pipeline(settings, book)
+        self.report = Backtest(book)
+
+    def feed(self, record: HistoryRecord) -> None:
+        """Process one record, with its Kafka timestamp as the clock."""
+        result = self.pipeline.process(record.article, record.at)
+        self.report.articles += 1
+        self.report.matched.update(m.rule_id for m in result.events[0].matched_rules)
+        self.report.alerts.extend(result.alerts)
+
+
+def run_backtest(settings: Settings, book: RuleBook, history: History) -> Backtest:
+    """Run the stream's pipeline over ``history.records``."""
+    tester = Backtester(settings, book)
     for record in history.records:
-        result = pipeline.process(record.article, record.at)
-        report.articles += 1
-        report.matched.update(m.rule_id for m in result.events[0].matched_rules)
-        report.alerts.extend(result.alerts)
-    return report
+        tester.feed(record)
+    return tester.report
 
 
 @dataclass(frozen=True)

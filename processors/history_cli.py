@@ -8,7 +8,13 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from processors.history import diff_backtests, parse_since, read_history, run_backtest
+from processors.history import (
+    Backtester,
+    HistoryRecord,
+    diff_backtests,
+    parse_since,
+    read_history,
+)
 from processors.history_report import backtest_json, print_backtest, print_diff
 from wirewatch.events import utcnow
 from wirewatch.terminal import strip_control_chars
@@ -46,16 +52,20 @@ def test_rules_since(
         err.print(str(exc), markup=False)
         raise typer.Exit(1) from exc
 
-    history = asyncio.run(read_history(settings, utcnow() - window, progress=not quiet))
+    # Both files run side by side over one read of the history.
+    testers = [Backtester(settings, b) for b in (book, active_book) if b is not None]
+
+    def feed(record: HistoryRecord) -> None:
+        for tester in testers:
+            tester.feed(record)
+
+    since_at = utcnow() - window
+    history = asyncio.run(read_history(settings, since_at, progress=not quiet, sink=feed))
     for problem in history.errors:
         where = strip_control_chars(f"{problem.where}: {problem.message}")
         err.print(where, style="red", markup=False)
-    report = run_backtest(settings, book, history)
-    changes = (
-        diff_backtests(run_backtest(settings, active_book, history), report)
-        if active_book is not None
-        else None
-    )
+    report = testers[0].report
+    changes = diff_backtests(testers[1].report, report) if len(testers) > 1 else None
     if as_json:
         typer.echo(backtest_json(report, history, changes))
     else:

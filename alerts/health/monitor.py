@@ -187,9 +187,14 @@ class HealthMonitor:
         obs = Observations(utcnow(), dict(self._feeds), dict(self._targets), stages)
         events = self.core.step(obs)
         for event in events:
-            await self._producer.send_and_wait(
-                self.settings.kafka.topics.health.name, event.to_bytes(), key=event.key
-            )
+            try:
+                await self._producer.send_and_wait(
+                    self.settings.kafka.topics.health.name, event.to_bytes(), key=event.key
+                )
+            except Exception as exc:  # still tell people; only a restart could repeat it
+                log.error(
+                    "health: %s not recorded in the health topic: %s", event.condition_id, exc
+                )
             metrics.HEALTH_TRANSITIONS.labels(event.kind, event.state).inc()
             gauge = metrics.HEALTH_CONDITION
             if event.state == "started":
