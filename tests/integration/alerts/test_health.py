@@ -25,7 +25,7 @@ from alerts.dlq import list_dead_letters
 from ingest.poller import run_pollers
 from tests.integration.ingest.conftest import rss, start_server, write_feeds
 from wirewatch.events import DeadLetter, HealthEvent
-from wirewatch.kafka import ensure_topics
+from wirewatch.kafka import ensure_topics, make_consumer
 from wirewatch.notify_config import load_notify_config
 from wirewatch.settings import Settings, load_settings
 
@@ -49,12 +49,14 @@ async def sink() -> AsyncIterator[WebhookSink]:
         await runner.cleanup()
 
 
-def notify_yaml(ops: int, desk: int | None = None, feeds: str = "{failures: 3}") -> str:
+def notify_yaml(
+    ops: int, desk: int | None = None, feeds: str = "{failures: 3}", stages: str = "{watch: []}"
+) -> str:
     text = f"version: 1\nurls:\n  - json://127.0.0.1:{ops}/ops:\n      tag: ops\n"
     if desk is not None:
         text += f"  - json://127.0.0.1:{desk}/desk:\n      tag: desk\n"
     return text + (
-        "health:\n  notify: [ops]\n  check_every_s: 0.2\n  stages: {watch: []}\n"
+        f"health:\n  notify: [ops]\n  check_every_s: 0.2\n  stages: {stages}\n"
         f"  targets: {{failures: 3, probe_every_s: 0.5}}\n  feeds: {feeds}\n"
     )
 
@@ -237,3 +239,39 @@ async def test_a_refusing_target_alerts_once_and_its_dead_letters_go_out_once_it
         assert len(titles_seen) == 2
         assert titles_seen[1] == titles_seen[0].replace("health: ", "health: recovered: ", 1)
         assert outstanding == []
+
+
+async def test_a_stage_without_consumers_is_down_once_and_recovers_when_one_joins(
+    kafka_bootstrap: str, unique_name: Callable[[str], str], tmp_path: Path
+) -> None:
+    async with sink() as ops:
+        settings = make_settings(
+            kafka_bootstrap,
+            unique_name("ww-health"),
+            tmp_path,
+            notify_yaml(ops.port, stages="{watch: [processor], down_after_s: 1.0}"),
+        )
+        await ensure_topics(settings.kafka, [settings.kafka.topics.raw])
+        async with running(run_dispatcher, settings=settings):
+            await wait_for(lambda: len(ops.received) >= 1, 30)
+            await asyncio.sleep(1.0)
+            assert titles(ops, "/ops") == ["wirewatch health: stage down: processor"]
+            # A member of the processor's consumer group, as a worker would be.
+            member = make_consumer(
+                settings.kafka,
+                settings.kafka.topics.raw.name,
+                group_id=settings.processor.app_id,
+                session_timeout_ms=6000,
+                heartbeat_interval_ms=1000,
+            )
+            await member.start()
+            try:
+                await member.getmany(timeout_ms=3000)  # joins the group
+                await wait_for(lambda: len(ops.received) >= 2, 30)
+                await asyncio.sleep(1.0)
+            finally:
+                await member.stop()
+    assert titles(ops, "/ops") == [
+        "wirewatch health: stage down: processor",
+        "wirewatch health: recovered: stage down: processor",
+    ]
