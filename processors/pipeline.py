@@ -8,7 +8,11 @@ outlet count is still below ``min_sources`` is remembered as *pending* and
 fires when a later article lifts the story over the bar, even if that later
 article's wording does not match the rule itself. Every change to that
 bookkeeping is returned as a state update so that the caller can persist it
-(the Faust app keeps it in a changelog-backed table).
+(the Faust app keeps it in a changelog-backed table): key ``<rule>|<story>``,
+value ``{"status", "updated_at", "match", "article", "outlets"}``.
+
+:func:`build_pipeline` is the one way to build it, for the stream and for
+``wirewatch replay`` alike.
 """
 
 from __future__ import annotations
@@ -20,14 +24,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from processors.rules import RuleBook
-from processors.stories.clusterer import StoryClusterer, Verdict
+from processors.stories.clusterer import DedupConfig, StoryClusterer, Verdict
 from wirewatch.events import AlertDecision, Article, NewsEvent, Outlet, RuleMatch, utcnow
+from wirewatch.settings import ProcessorSettings
 
 StateUpdate = tuple[str, dict[str, Any] | None]
 
 PENDING, ALERTED, FOLLOWED = "pending", "alerted", "followed"
 # Outlets remembered per alerted (rule, story) for a follow-up to list; bounded.
 MAX_OUTLETS = 20
+
+# Field names of alert state written before they were spelled out; read still.
+_SHORT_FIELDS = {"s": "status", "t": "updated_at", "m": "match", "a": "article", "o": "outlets"}
 
 
 @dataclass
@@ -37,6 +45,17 @@ class PipelineResult:
     new_story: bool = False
     dedup_updates: list[StateUpdate] = field(default_factory=list)
     alert_updates: list[StateUpdate] = field(default_factory=list)
+    verdict: Verdict | None = None  # the clustering decision, with its reason
+
+
+def build_pipeline(settings: ProcessorSettings, rulebook: RuleBook | None) -> Pipeline:
+    """The pipeline for these processor settings: the stream and replay both build it here."""
+    config = DedupConfig(
+        window_hours=settings.window_hours,
+        duplicate_threshold=settings.duplicate_threshold,
+        story_threshold=settings.story_threshold,
+    )
+    return Pipeline(StoryClusterer(config), rulebook, window=timedelta(hours=settings.window_hours))
 
 
 def alert_key(rule_id: str, story_id: str) -> str:
@@ -76,14 +95,15 @@ class Pipeline:
     ) -> None:
         """Rebuild in-memory state from what earlier runs persisted."""
         self.clusterer.restore(dedup_records)
-        for key, value in sorted(alert_records, key=lambda kv: float(kv[1]["t"])):
+        readable = [(key, _spell_out(value)) for key, value in alert_records]
+        for key, value in sorted(readable, key=lambda kv: float(kv[1]["updated_at"])):
             self._remember(key, value)
 
     def _remember(self, key: str, value: dict[str, Any]) -> None:
         rule_id, _, story_id = key.partition("|")
         self._alert_state[key] = value
         self._rules_by_story[story_id].add(rule_id)
-        self._expiry.append((float(value["t"]), key))
+        self._expiry.append((float(value["updated_at"]), key))
 
     # -- processing ---------------------------------------------------------
     @property
@@ -96,7 +116,9 @@ class Pipeline:
         verdict = self.clusterer.assign(article, now)
         matches = self.rulebook.match(article) if self.rulebook is not None else []
         result = PipelineResult(
-            new_story=verdict.new_story, dedup_updates=list(verdict.state_updates)
+            new_story=verdict.new_story,
+            dedup_updates=list(verdict.state_updates),
+            verdict=verdict,
         )
         result.events.append(self._event("article", article, verdict, matches))
         if verdict.source_added and not verdict.new_story:
@@ -140,17 +162,17 @@ class Pipeline:
     ) -> None:
         key = alert_key(match.rule_id, verdict.story_id)
         state = self._alert_state.get(key)
-        if state is None or state["s"] == PENDING:
+        if state is None or state["status"] == PENDING:
             if verdict.source_count >= self._min_sources(match.rule_id):
                 self._fire(match, article, verdict, "new_story", now, result)
             elif state is None:
                 self._set(
                     key,
                     {
-                        "s": PENDING,
-                        "t": now.timestamp(),
-                        "m": match.model_dump(mode="json"),
-                        "a": article.model_dump(mode="json"),
+                        "status": PENDING,
+                        "updated_at": now.timestamp(),
+                        "match": match.model_dump(mode="json"),
+                        "article": article.model_dump(mode="json"),
                     },
                     result,
                 )
@@ -164,9 +186,9 @@ class Pipeline:
         for rule_id in sorted(self._rules_by_story.get(verdict.story_id, ())):
             key = alert_key(rule_id, verdict.story_id)
             state = self._alert_state.get(key)
-            if state is not None and state["s"] == ALERTED:
-                outlets = [*state.get("o", []), outlet][-MAX_OUTLETS:]
-                self._set(key, {**state, "t": now.timestamp(), "o": outlets}, result)
+            if state is not None and state["status"] == ALERTED:
+                outlets = [*state.get("outlets", []), outlet][-MAX_OUTLETS:]
+                self._set(key, {**state, "updated_at": now.timestamp(), "outlets": outlets}, result)
 
     def _on_story_growth(self, verdict: Verdict, now: datetime, result: PipelineResult) -> None:
         # A new outlet can lift a story over a rule's min_sources or follow-up bar
@@ -176,14 +198,14 @@ class Pipeline:
             state = self._alert_state.get(key)
             if state is None:
                 continue
-            if state["s"] == PENDING:
+            if state["status"] == PENDING:
                 if verdict.source_count >= self._min_sources(rule_id):
-                    match = RuleMatch.model_validate(state["m"])
-                    first = Article.model_validate(state["a"])
+                    match = RuleMatch.model_validate(state["match"])
+                    first = Article.model_validate(state["article"])
                     self._fire(match, first, verdict, "new_story", now, result)
-            elif state["s"] == ALERTED:
-                match = RuleMatch.model_validate(state["m"])
-                first = Article.model_validate(state["a"])
+            elif state["status"] == ALERTED:
+                match = RuleMatch.model_validate(state["match"])
+                first = Article.model_validate(state["article"])
                 self._maybe_follow_up(match, first, verdict, now, result)
 
     def _maybe_follow_up(
@@ -197,7 +219,7 @@ class Pipeline:
         key = alert_key(match.rule_id, verdict.story_id)
         rule = self.rulebook.get(match.rule_id) if self.rulebook is not None else None
         state = self._alert_state.get(key)
-        if rule is None or state is None or state["s"] != ALERTED:
+        if rule is None or state is None or state["status"] != ALERTED:
             return
         if rule.followup_sources is not None and verdict.source_count >= rule.followup_sources:
             self._fire(match, article, verdict, "followup", now, result, "sources")
@@ -205,7 +227,7 @@ class Pipeline:
         spread = rule.followup_spread
         if spread is not None:
             since = now.timestamp() - spread.minutes * 60
-            if sum(float(o[3]) >= since for o in state.get("o", [])) >= spread.outlets:
+            if sum(float(o[3]) >= since for o in state.get("outlets", [])) >= spread.outlets:
                 self._fire(match, article, verdict, "followup", now, result, "spread")
 
     def _fire(
@@ -224,7 +246,7 @@ class Pipeline:
         known = self._alert_state.get(key) or {}
         outlets = tuple(
             Outlet(source=o[0], url=o[1], title=o[2], at=datetime.fromtimestamp(o[3], UTC))
-            for o in known.get("o", [])
+            for o in known.get("outlets", [])
         )
         result.alerts.append(
             AlertDecision(
@@ -244,11 +266,11 @@ class Pipeline:
         )
         # The first match and article are kept so a later follow-up can cite them.
         state = {
-            "s": FOLLOWED if reason == "followup" else ALERTED,
-            "t": now.timestamp(),
-            "m": match.model_dump(mode="json"),
-            "a": article.model_dump(mode="json"),
-            "o": [],
+            "status": FOLLOWED if reason == "followup" else ALERTED,
+            "updated_at": now.timestamp(),
+            "match": match.model_dump(mode="json"),
+            "article": article.model_dump(mode="json"),
+            "outlets": [],
         }
         self._set(key, state, result)
 
@@ -267,7 +289,7 @@ class Pipeline:
         while self._expiry and self._expiry[0][0] < horizon:
             stamp, key = self._expiry.popleft()
             state = self._alert_state.get(key)
-            if state is None or float(state["t"]) != stamp:
+            if state is None or float(state["updated_at"]) != stamp:
                 continue  # superseded by a later write, which has its own entry
             rule_id, _, story_id = key.partition("|")
             del self._alert_state[key]
@@ -277,3 +299,8 @@ class Pipeline:
                 if not rules:
                     del self._rules_by_story[story_id]
             result.alert_updates.append((key, None))
+
+
+def _spell_out(value: dict[str, Any]) -> dict[str, Any]:
+    """Alert state with its field names spelled out (older records used one letter)."""
+    return {_SHORT_FIELDS.get(name, name): field_value for name, field_value in value.items()}

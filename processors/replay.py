@@ -30,8 +30,9 @@ from typing import IO, Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from processors.stories.clusterer import DedupConfig, StoryClusterer, Verdict
+from processors.stories.clusterer import DedupConfig, Verdict
 from wirewatch.events import Article
+from wirewatch.settings import ProcessorSettings
 
 # Lines before the first dated one have no clock of their own.
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -86,16 +87,6 @@ def parse_article_line(line: str, where: str, default_time: datetime | None = No
         raise ReplayInputError(f"{where}: {exc.errors()[0]['msg']}") from exc
 
 
-class _RecordingClusterer(StoryClusterer):
-    """The real clusterer, keeping its last verdict so replay can print the reason."""
-
-    last: Verdict | None = None
-
-    def assign(self, article: Article, now: datetime | None = None) -> Verdict:
-        self.last = super().assign(article, now)
-        return self.last
-
-
 def _read_lines(path: Path) -> Iterator[tuple[int, str]]:
     with path.open(encoding="utf-8", errors="replace") as handle:
         for number, line in enumerate(handle, start=1):
@@ -113,18 +104,17 @@ def replay(
     rules_path: Path | None = None,
     output_path: Path | None = None,
     *,
-    config: DedupConfig | None = None,
+    settings: ProcessorSettings | None = None,
     progress: bool = True,
 ) -> ReplaySummary:
     """Replay a JSONL file through the processing pipeline; write one JSON line per input."""
     from tqdm import tqdm
 
-    from processors.pipeline import Pipeline
+    from processors.pipeline import build_pipeline
     from processors.rules import load_rules
 
     rulebook = load_rules(rules_path) if rules_path is not None else None
-    clusterer = _RecordingClusterer(config or DedupConfig())
-    pipeline = Pipeline(clusterer, rulebook)
+    pipeline = build_pipeline(settings or ProcessorSettings(), rulebook)
     errors = duplicates = alerts = articles = 0
     stories: set[str] = set()
     clock: datetime | None = None
@@ -155,8 +145,8 @@ def replay(
                 continue
             clock = article.published
             result = pipeline.process(article, article.published)
-            verdict = clusterer.last
-            assert verdict is not None  # noqa: S101 - set by the call above
+            verdict = result.verdict
+            assert verdict is not None  # noqa: S101 - Pipeline.process always sets it
             articles += 1
             stories.add(verdict.story_id)
             duplicates += verdict.duplicate_of is not None
@@ -212,13 +202,13 @@ def replay_command(
     if not articles.is_file():
         typer.echo(f"--articles: no such file: {articles}", err=True)
         raise typer.Exit(2)
-    config = DedupConfig(
+    settings = ProcessorSettings(
         window_hours=window_hours,
         duplicate_threshold=duplicate_threshold,
         story_threshold=story_threshold,
     )
     try:
-        summary = replay(articles, rules, output, config=config, progress=not quiet)
+        summary = replay(articles, rules, output, settings=settings, progress=not quiet)
     except RulesError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from exc

@@ -119,6 +119,29 @@ def test_restored_pipeline_does_not_alert_again_and_keeps_the_story() -> None:
     ]
 
 
+def test_alert_state_persisted_with_one_letter_field_names_still_restores() -> None:
+    first = make_pipeline()
+    dedup_state: dict[str, Any] = {}
+    alert_state: dict[str, Any] = {}
+    for i, (src, title) in enumerate(COPIES[:2]):
+        result = first.process(article(i, src, title), T0 + timedelta(minutes=i))
+        persist(dedup_state, result.dedup_updates)
+        persist(alert_state, result.alert_updates)
+    fields = {"status", "updated_at", "match", "article", "outlets"}
+    assert all(set(value) <= fields for value in alert_state.values())
+    assert {"status", "updated_at", "match", "article"} <= set(next(iter(alert_state.values())))
+    short = {"status": "s", "updated_at": "t", "match": "m", "article": "a", "outlets": "o"}
+    old_form = {k: {short[f]: v for f, v in value.items()} for k, value in alert_state.items()}
+
+    second = make_pipeline()
+    second.restore(dedup_state.items(), old_form.items())
+    result = second.process(article(7, "BBC", COPIES[2][1]), T0 + timedelta(minutes=7))
+    assert sorted((a.rule.rule_id, a.reason) for a in result.alerts) == [
+        ("quake-followup", "followup"),
+        ("quake-wide", "new_story"),
+    ]
+
+
 def test_different_events_of_the_same_type_alert_separately() -> None:
     pipeline = make_pipeline()
     items = [
