@@ -96,9 +96,9 @@ async def handle_record(
         return []
 
 
-async def count_poison(settings: Settings) -> Counter[str]:
-    """Poison records per kind in the alerts poison topic (for ``wirewatch status``)."""
-    table = await read_table(settings.kafka, settings.kafka.topics.alerts_poison.name)
+async def count_poison(settings: Settings, topic: str = "") -> Counter[str]:
+    """Poison records per kind in ``topic``, by default the alerts one (``wirewatch status``)."""
+    table = await read_table(settings.kafka, topic or settings.kafka.topics.alerts_poison.name)
     counts: Counter[str] = Counter()
     for value in table.values():
         try:

@@ -173,11 +173,9 @@ class Backtester:
     """One rules file's run of the stream's pipeline (same builder, same window)."""
 
     def __init__(self, settings: Settings, book: RuleBook) -> None:
-        # The builder lives beside the Faust app; importing it (not copying it)
-        # keeps the backtest and the stream on one definition of the pipeline.
-        from processors.runtime.app import build_pipeline
+        from processors.pipeline import build_pipeline
 
-        self.pipeline = build_pipeline(settings, book)
+        self.pipeline = build_pipeline(settings.processor, book)
         self.report = Backtest(book)
 
     def feed(self, record: HistoryRecord) -> None:

@@ -61,10 +61,10 @@ def status() -> None:
         return
     console.print(f"{len(dead)} in {settings.kafka.topics.dlq.name}"
                   + (" (wirewatch alerts dlq list)" if dead else ""), markup=False)  # fmt: skip
-    poison = asyncio.run(count_poison(settings))
-    kinds = "".join(f", {kind} {n}" for kind, n in sorted(poison.items()))
-    topic = settings.kafka.topics.alerts_poison.name
-    console.print(f"{sum(poison.values())} poison record(s) in {topic}{kinds}", markup=False)
+    for topic in (settings.kafka.topics.raw_poison.name, settings.kafka.topics.alerts_poison.name):
+        poison = asyncio.run(count_poison(settings, topic))
+        kinds = "".join(f", {kind} {n}" for kind, n in sorted(poison.items()))
+        console.print(f"{sum(poison.values())} poison record(s) in {topic}{kinds}", markup=False)
 
 
 async def _lag_table(settings: Settings) -> Table:

@@ -12,7 +12,8 @@ Topics (names come from settings, these are the defaults):
 - ``news.alerts.dlq`` key = alert id + target, value = :class:`DeadLetter`
 - ``news.deliveries`` key = alert id, value = :class:`DeliveryAttempt`
 - ``wirewatch.health`` key = condition id, value = :class:`HealthEvent` (compacted)
-- ``news.alerts.poison`` key = topic|partition|offset, value = :class:`PoisonRecord`
+- ``news.raw.poison``, ``news.alerts.poison`` key = topic|partition|offset,
+  value = :class:`PoisonRecord`
 
 Field changes that a reader could misread bump ``schema_version``.
 """

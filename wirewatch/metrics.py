@@ -36,9 +36,6 @@ PROCESSING_LATENCY = Histogram(
     "From fetch to processed event",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
-SKIPPED_REREAD = Counter(
-    "wirewatch_skipped_offsets_reread", "Records the stream skipped and the worker read back"
-)
 RULES_VERSION = Gauge("wirewatch_rules_version_info", "Active rules version", ["version"])
 
 # -- alerts -----------------------------------------------------------------

@@ -45,6 +45,8 @@ class Topics(_Section):
     deliveries: TopicSpec = TopicSpec(name="news.deliveries", partitions=1)
     # Records on news.alerts the dispatcher could not read or handle, with the reason.
     alerts_poison: TopicSpec = TopicSpec(name="news.alerts.poison", partitions=1, retention_ms=-1)
+    # Records on news.raw the processor could not read or process, with the reason.
+    raw_poison: TopicSpec = TopicSpec(name="news.raw.poison", partitions=1, retention_ms=-1)
     # Compacted: latest poller state per feed URL survives restarts.
     ingest_state: TopicSpec = TopicSpec(
         name="wirewatch.ingest.state", partitions=1, retention_ms=-1, cleanup_policy="compact"
@@ -155,12 +157,6 @@ class ProcessorSettings(_Section):
     # there; at a low rate batches stay small anyway, bounded by batch_within_s.
     batch_size: int = 500
     batch_within_s: float = 0.02
-    # Batches whose outputs may still be on their way to the broker while the
-    # next one is processed (their records are acknowledged once they land).
-    in_flight: int = 2
-    # How often a quiet worker checks for records the stream skipped at the end
-    # of a partition; they are read back after two quiet checks in a row.
-    tail_check_s: float = 2.0
     web_port: int = 6066
 
 

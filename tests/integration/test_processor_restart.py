@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from tests.support import processor_env, produce_articles, spawn_stage
 from wirewatch.events import AlertDecision, Article, NewsEvent, utcnow
@@ -112,93 +112,3 @@ async def test_near_duplicate_after_kill_9_joins_the_story_from_before(
     decisions = [AlertDecision.model_validate_json(v) for v in alerts]
     # One decision for the quake story, none repeated after the restart.
     assert [d.alert_id for d in decisions] == [f"quake:{first['pre-0'].story_id}"]
-
-
-async def test_records_committed_past_unprocessed_are_read_back(
-    kafka_bootstrap: str, unique_name: Callable[[str], str], tmp_path: Path
-) -> None:
-    """A committed offset beyond what the worker handled leaves a hole it fills itself.
-
-    Faust can acknowledge records it never hands to the agent (see
-    processors.runtime.offset_guard). The same state is made here on purpose: while the
-    worker is down, the group's offset is committed past three records it never saw.
-    Records 6 and 7 come after the hole and reveal it.
-    """
-    log = await restart_with_offset_committed_at(6, kafka_bootstrap, unique_name, tmp_path)
-    assert "skipped offsets 3-5" in log, log[-6000:]
-
-
-async def test_records_committed_past_at_the_end_are_read_back(
-    kafka_bootstrap: str, unique_name: Callable[[str], str], tmp_path: Path
-) -> None:
-    """The same, with the offset committed past the last record: nothing reveals the hole.
-
-    This is what a chaos run met in CI: killed after ingest had produced every
-    article, a restarted worker was handed a first batch and then nothing more.
-    Only the tail watch (end offsets against the expected ones) finds these.
-    """
-    log = await restart_with_offset_committed_at(8, kafka_bootstrap, unique_name, tmp_path)
-    assert "offsets 3-7 of" in log and "reading them itself" in log, log[-6000:]
-
-
-async def restart_with_offset_committed_at(
-    committed: int, kafka_bootstrap: str, unique_name: Callable[[str], str], tmp_path: Path
-) -> str:
-    """Handle 3 of 8 articles, commit the group at ``committed``, restart; return the log."""
-    rules = tmp_path / "rules.yaml"
-    rules.write_text(RULES)
-    namespace = unique_name("holes")
-    env = processor_env(kafka_bootstrap, namespace, rules, tmp_path)
-    env["WIREWATCH_PROCESSOR__TAIL_CHECK_S"] = "0.5"
-    settings = load_settings(kafka=KafkaSettings(bootstrap=kafka_bootstrap, namespace=namespace))
-    await ensure_topics(settings.kafka)
-    raw, events_topic = settings.kafka.topics.raw.name, settings.kafka.topics.events.name
-    now = utcnow()
-    articles = [
-        Article(id=f"h-{i}", title=f"Story number {i} about topic {i * 7}", published=now)
-        for i in range(8)
-    ]
-    log = tmp_path / "processor.log"
-
-    proc = spawn_stage("process", env, log)
-    try:
-        await produce_articles(settings, articles[:3])
-        seen = await collect(settings, events_topic, lambda v: len(v) >= 3, 90)
-        assert len(seen) >= 3, log.read_text()[-3000:]
-        await asyncio.sleep(2)  # the progress record of the last batch reaches its changelog
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
-
-    await produce_articles(settings, articles[3:])
-    # Commit for the (now empty) group: records 3 up to ``committed`` were never handled.
-    tp = TopicPartition(raw, 0)
-    # No auto-commit: on stop it would commit its own position (3) back.
-    committer = AIOKafkaConsumer(
-        bootstrap_servers=kafka_bootstrap,
-        group_id=settings.processor.app_id,
-        enable_auto_commit=False,
-    )
-    await committer.start()
-    try:
-        committer.assign([tp])
-        await committer.commit({tp: committed})
-    finally:
-        await committer.stop()
-
-    proc = spawn_stage("process", env, log)
-    try:
-        seen = await collect(
-            settings,
-            events_topic,
-            lambda v: (
-                {NewsEvent.model_validate_json(x).article.id for x in v} >= {a.id for a in articles}
-            ),
-            120,
-        )
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
-    handled = {NewsEvent.model_validate_json(v).article.id for v in seen}
-    assert handled == {a.id for a in articles}, log.read_text()[-3000:]
-    return log.read_text()

@@ -1,0 +1,95 @@
+"""The batch step around the pipeline: outputs, table writes, and per-record isolation."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
+
+from processors.pipeline import Pipeline, PipelineResult, build_pipeline
+from processors.runtime.batch_worker import BatchWorker, Outputs, StateTables
+from wirewatch.events import Article, NewsEvent, PoisonRecord, utcnow
+from wirewatch.settings import ProcessorSettings
+
+
+class Sink:
+    """Stands in for a Faust topic: keeps what ``send_soon`` was given."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    def send_soon(self, **kwargs: Any) -> None:
+        self.sent.append(kwargs)
+
+
+class FailsOn(Pipeline):
+    """The real pipeline, raising for one article id (a bug that one record trips)."""
+
+    bad_id = "boom"
+
+    def process(self, article: Article, now: datetime | None = None) -> PipelineResult:
+        if article.id == self.bad_id:
+            raise RuntimeError("pipeline bug")
+        return super().process(article, now)
+
+
+def make_worker(pipeline: Pipeline) -> tuple[BatchWorker, Outputs, StateTables]:
+    tables = StateTables(window={}, alerts={})
+    outputs = Outputs(events=Sink(), alerts=Sink(), poison=Sink())
+    return BatchWorker(pipeline, tables, outputs), outputs, tables
+
+
+def article(article_id: str, title: str) -> bytes:
+    return Article(id=article_id, title=title, published=utcnow()).to_bytes()
+
+
+def as_events(values: list[bytes]) -> list[Any]:
+    """Values as the events Faust's take_events yields (what the worker reads of them)."""
+    return [
+        SimpleNamespace(
+            message=SimpleNamespace(topic="news.raw", partition=0, offset=i, key=b"k", value=v)
+        )
+        for i, v in enumerate(values)
+    ]
+
+
+async def test_a_record_that_crashes_the_pipeline_is_dead_lettered_and_the_rest_go_on() -> None:
+    base = build_pipeline(ProcessorSettings(), None)
+    worker, outputs, tables = make_worker(FailsOn(base.clusterer, None))
+    batch = [
+        article("a", "Harbour reopens after storm"),
+        article("boom", "Anything at all"),
+        b"\x00not an article",
+        b'{"id": 5}',
+        article("b", "Parliament passes the budget"),
+    ]
+    await worker.run_batch(as_events(batch))
+
+    events = [NewsEvent.model_validate_json(s["value"]) for s in outputs.events.sent]
+    assert [e.article.id for e in events] == ["a", "b"]
+    poison = [PoisonRecord.model_validate_json(s["value"]) for s in outputs.poison.sent]
+    assert [(p.offset, p.kind, p.stage) for p in poison] == [
+        (1, "crashed", "processor"),
+        (2, "unreadable", "processor"),
+        (3, "invalid", "processor"),
+    ]
+    assert [base64.b64decode(p.value_b64) for p in poison] == batch[1:4]
+    assert "pipeline bug" in poison[0].reason
+    assert [s["key"] for s in outputs.poison.sent] == [p.key for p in poison]
+    assert {"a:a", "a:b"} <= set(tables.window)
+    assert not any("boom" in key for key in tables.window)
+
+
+async def test_the_window_is_rebuilt_from_the_tables_when_marked_stale() -> None:
+    first, _, tables = make_worker(build_pipeline(ProcessorSettings(), None))
+    await first.run_batch(
+        as_events([article("a", "Magnitude 7.1 earthquake strikes off northern Chile")])
+    )
+    second, outputs, _ = make_worker(build_pipeline(ProcessorSettings(), None))
+    second.tables = tables  # another worker's tables, as Faust recovers them
+    await second.run_batch(
+        as_events([article("a2", "Magnitude 7.1 earthquake strikes off northern Chile")])
+    )
+    (event,) = [NewsEvent.model_validate_json(s["value"]) for s in outputs.events.sent]
+    assert event.duplicate_of == "a"
