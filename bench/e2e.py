@@ -16,7 +16,10 @@ For each batch size (settings.processor.batch_size) it:
    watch rules and measures sustained articles/s into news.events;
 3. offers ``--rate`` articles/s for ``--latency-seconds`` and measures
    produce -> news.events latency, and produce -> dispatch attempt latency
-   (a real dispatcher delivering to a json:// target on 127.0.0.1).
+   (a real dispatcher delivering to a json:// target on 127.0.0.1);
+4. kills the worker with SIGKILL, starts a new one at once, produces one
+   article, and measures restart -> that article's event (the worker recovers
+   the whole window first).
 
 Baseline, same run: a plain aiokafka consume-and-produce loop over the same
 records with no processing (the transport ceiling).
@@ -26,8 +29,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -145,6 +150,7 @@ async def run_one(
         uncommitted = sum((await group_lag(s.kafka, s.processor.app_id)).values())
         alerts = await consume_until(s, s.kafka.topics.alerts.name, 10**9, timeout_s=3)
         deliveries = await consume_until(s, s.kafka.topics.deliveries.name, 10**9, timeout_s=3)
+        restart_s = await restart_after_kill(s, procs, env, log)
     finally:
         stop_stages(procs, 60)
         await hook.stop()
@@ -180,7 +186,28 @@ async def run_one(
         "d99": percentile(to_dispatch, 99) * 1000,
         "d999": percentile(to_dispatch, 99.9) * 1000,
         "uncommitted": uncommitted,
+        "restart_s": restart_s,
     }
+
+
+async def restart_after_kill(
+    s: Settings, procs: list[subprocess.Popen[bytes]], env: dict[str, str], log: Path
+) -> float:
+    """SIGKILL the worker, start another; seconds from its start to a new article's event."""
+    procs[0].kill()
+    procs[0].wait()
+    waiting = asyncio.create_task(
+        consume_until(
+            s, s.kafka.topics.events.name, 1, timeout_s=600, kind="article", from_end=True
+        )
+    )
+    await asyncio.sleep(2)  # the reader is positioned at the end
+    started = time.time()
+    procs[0] = spawn_stage("process", env, log)
+    (probe,) = synthetic_corpus(1, 99, prefix="restart-")
+    await produce_all(s, [probe])
+    got = await waiting
+    return got.stamps[0] - started if got.stamps else math.nan
 
 
 async def main() -> None:
@@ -247,7 +274,9 @@ def print_table(rows: list[dict[str, float]], base: float, args: argparse.Namesp
         print(format_row({**row, "pct": 100 * row["throughput"] / base}))
     for row in rows:
         print(f"batch {row['batch']:.0f}: processor group's committed offset "
-              f"{row['uncommitted']:,.0f} records short of the end after the run")  # fmt: skip
+              f"{row['uncommitted']:,.0f} records short of the end after the run; "
+              f"restart after kill -9 to the first new event {row['restart_s']:.1f} s "
+              f"at a {row['stories']:,.0f}-story window")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -28,7 +28,8 @@ PROBE = "benchprobe"
 def synthetic_corpus(
     count: int, seed: int, prefix: str = "a", max_outlets: int = 8
 ) -> list[Article]:
-    """News-like articles: stories of 1-8 outlets, titles ~10 words, summaries ~600 chars."""
+    """News-like articles: stories of 1-8 outlets, titles ~10 words, summaries ~600 chars,
+    bodies of ~600 words (about 4,000 characters, a typical news article's length)."""
     rng = random.Random(seed)
     vocab = synthetic_vocab(random.Random(1))
     weights = [1.0 / (rank + 1) for rank in range(len(vocab))]
@@ -37,6 +38,7 @@ def synthetic_corpus(
     while len(out) < count:
         core = rng.choices(vocab[200:], k=10)
         body = rng.choices(vocab, weights, k=90)
+        text = " ".join(body + rng.choices(vocab, weights, k=510))
         for outlet in rng.sample(SOURCES, rng.randint(1, max_outlets)):
             title = list(core)
             title[rng.randrange(len(title))] = rng.choice(vocab[200:])  # outlets re-title
@@ -46,6 +48,7 @@ def synthetic_corpus(
                     id=f"{prefix}{len(out)}",
                     title=" ".join(title).capitalize(),
                     summary=summary,
+                    body=text[rng.randint(0, 40) :],
                     source=outlet,
                     url=f"https://example.org/{prefix}{len(out)}",
                     published=now,
