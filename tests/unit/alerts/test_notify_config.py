@@ -175,3 +175,19 @@ def test_unknown_top_level_keys_are_ignored_by_apprise_itself(
 def test_shipped_default_config_loads_cleanly(repo_root: Path) -> None:
     config = load_notify_config(repo_root / "config" / "notify.yaml")
     assert config.errors == []
+
+
+def test_apprise_log_records_are_masked_for_loaded_secrets(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write(
+        tmp_path,
+        "urls:\n  - json://127.0.0.1/hook/tok-in-path-123?+X-Key=hdr-secret-456:\n      tag: a\n",
+    )
+    assert load_notify_config(path).errors == []
+    caplog.set_level(logging.WARNING, logger="apprise")
+    logging.getLogger("apprise").warning(
+        "posting to %s", "http://127.0.0.1/hook/tok-in-path-123 X-Key: hdr-secret-456"
+    )
+    (record,) = [r for r in caplog.records if r.name == "apprise"]
+    assert record.getMessage() == "posting to http://127.0.0.1/hook/*** X-Key: ***"
