@@ -221,8 +221,11 @@ class Stack:
         for stage in ("process", "dispatch", "ingest"):
             self.spawn(stage)
 
-    def spawn(self, stage: str) -> None:
-        self.procs[stage] = spawn_stage(stage, self.env, self.tmp / f"{stage}.log")
+    def spawn(self, stage: str, name: str = "") -> None:
+        """Start ``wirewatch STAGE``; ``name`` tells a second process of one stage apart."""
+        name = name or stage
+        env = {**self.env, "WIREWATCH_PROCESSOR__STATE_DIR": str(self.tmp / f"faust-{name}")}
+        self.procs[name] = spawn_stage(stage, env, self.tmp / f"{name}.log")
 
     def kill(self, stage: str) -> None:
         proc = self.procs[stage]

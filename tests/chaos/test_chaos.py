@@ -18,12 +18,14 @@ from collections.abc import Callable
 
 import pytest
 
+from bench.e2e_support import seed_window, window_state
 from tests.chaos.harness import HEADLINES, RULES, Stack, expected_entries
 from wirewatch.broker import LocalBroker
 
 pytestmark = pytest.mark.integration
 
 WILDFIRES = [h for h in HEADLINES if "Wildfire" in h]
+LARGE_WINDOW = 5_000
 
 
 async def finish_and_check(stack: Stack, report: Callable[[str], None], name: str) -> None:
@@ -73,6 +75,30 @@ async def test_processor_kill_9_mid_stream(stack: Stack, report: Callable[[str],
     await asyncio.sleep(2)
     stack.spawn("process")
     await finish_and_check(stack, report, "kill -9 processor")
+
+
+async def test_two_processors_one_killed_mid_stream(
+    stack: Stack, report: Callable[[str], None]
+) -> None:
+    """A second worker joins (a rebalance), then the first is killed (another)."""
+    await wait_events(stack, 5)
+    stack.spawn("process", name="process-2")
+    await wait_events(stack, 15)
+    stack.kill("process")
+    await finish_and_check(stack, report, "two processors, one killed")
+
+
+async def test_processor_kill_9_at_a_large_window(
+    stack: Stack, report: Callable[[str], None]
+) -> None:
+    """Killed, then restarted with thousands of earlier stories in its window to recover."""
+    await wait_events(stack, 5)
+    stack.kill("process")
+    # Earlier stories, clustered by the same core, written to the window's changelog.
+    await asyncio.to_thread(window_state, LARGE_WINDOW, 7)
+    await seed_window(stack.settings, LARGE_WINDOW, 7)
+    stack.spawn("process")
+    await finish_and_check(stack, report, f"kill -9 processor at a {LARGE_WINDOW:,} window")
 
 
 async def test_dispatcher_kill_9_mid_stream(stack: Stack, report: Callable[[str], None]) -> None:
