@@ -4,6 +4,7 @@ Usage::
 
     .venv/bin/python bench/e2e.py [--articles 50000] [--window 100000] [--rules 1000]
                                   [--rate 200] [--latency-seconds 30] [--batch-sizes 1,20,100,500]
+                                  [--raw-partitions 1] [--workers 1]
 
 Uses KAFKA_BOOTSTRAP if set, else starts the project's own broker on spare ports.
 For each batch size (settings.processor.batch_size) it:
@@ -20,6 +21,10 @@ For each batch size (settings.processor.batch_size) it:
 4. kills the worker with SIGKILL, starts a new one at once, produces one
    article, and measures restart -> that article's event (the worker recovers
    the whole window first).
+
+``--raw-partitions 4`` puts rule matching in a stage of its own on news.raw's
+partitions; ``--workers 2`` then runs two processor workers in the group (the
+scale-out figure is the ratio of processed/s between a 1- and a 2-worker run).
 
 Baseline, same run: a plain aiokafka consume-and-produce loop over the same
 records with no processing (the transport ceiling).
@@ -55,11 +60,21 @@ from tests.support import free_port, spawn_stage, stop_stages
 from wirewatch.broker import LocalBroker
 from wirewatch.events import AlertDecision, Article, DeliveryAttempt, NewsEvent
 from wirewatch.kafka import ensure_topics, group_lag, make_consumer, make_producer
-from wirewatch.settings import BrokerSettings, KafkaSettings, Settings, load_settings
+from wirewatch.settings import (
+    BrokerSettings,
+    KafkaSettings,
+    Settings,
+    Topics,
+    TopicSpec,
+    load_settings,
+)
 
 
-def settings_for(bootstrap: str, namespace: str) -> Settings:
-    return load_settings(kafka=KafkaSettings(bootstrap=bootstrap, namespace=namespace))
+def settings_for(bootstrap: str, namespace: str, raw_partitions: int = 1) -> Settings:
+    topics = Topics(raw=TopicSpec(name="news.raw", partitions=raw_partitions))
+    return load_settings(
+        kafka=KafkaSettings(bootstrap=bootstrap, namespace=namespace, topics=topics)
+    )
 
 
 async def baseline(bootstrap: str, articles: list[Article]) -> float:
@@ -93,7 +108,12 @@ async def run_one(
     bootstrap: str, args: argparse.Namespace, batch: int, corpus: list[Article], tmp: Path
 ) -> dict[str, float]:
     namespace = f"bench-e2e-{batch}-{random.getrandbits(32):x}"
-    s = settings_for(bootstrap, namespace)
+    s = settings_for(bootstrap, namespace, args.raw_partitions)
+    settings_file = tmp / f"settings-{batch}.yaml"
+    settings_file.write_text(
+        "version: 1\nkafka:\n  topics:\n    raw:\n      name: news.raw\n"
+        f"      partitions: {args.raw_partitions}\n"
+    )
     await ensure_topics(s.kafka)
     rules = write_rules(tmp / "rules.yaml", args.rules, args.seed)
     hook = HookServer()
@@ -115,10 +135,19 @@ async def run_one(
         "WIREWATCH_ALERTS__CONSOLE": "false",
         "WIREWATCH_METRICS__PROCESSOR_PORT": "0",
         "WIREWATCH_METRICS__DISPATCHER_PORT": "0",
+        "WIREWATCH_SETTINGS": str(settings_file),
     }
     produce_s = await produce_all(s, corpus)
     log = tmp / f"e2e-{batch}.log"
-    procs = [spawn_stage("process", env, log), spawn_stage("dispatch", env, log)]
+    procs = [
+        spawn_stage(
+            "process",
+            {**env, "WIREWATCH_PROCESSOR__STATE_DIR": str(tmp / f"faust-{batch}-{n}")},
+            log,
+        )
+        for n in range(args.workers)
+    ]
+    procs.append(spawn_stage("dispatch", env, log))
     try:
         # The worker first recovers the whole window from its changelog: be patient.
         events = await consume_until(
@@ -219,6 +248,10 @@ async def main() -> None:
     parser.add_argument("--latency-seconds", type=float, default=30.0)
     parser.add_argument("--batch-sizes", default="1,20,100,500")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--raw-partitions", type=int, default=1, help="news.raw partitions (>1: matching stage)"
+    )
+    parser.add_argument("--workers", type=int, default=1, help="processor workers in the group")
     args = parser.parse_args()
 
     broker = None
@@ -267,7 +300,8 @@ def format_row(r: dict[str, float]) -> str:
 
 def print_table(rows: list[dict[str, float]], base: float, args: argparse.Namespace) -> None:
     print(f"\n{args.articles:,} articles, {args.rules:,} rules, latency at {args.rate:.0f}/s "
-          f"for {args.latency_seconds:.0f}s; baseline {base:,.0f} records/s\n")  # fmt: skip
+          f"for {args.latency_seconds:.0f}s; {args.workers} worker(s), news.raw on "
+          f"{args.raw_partitions} partition(s); baseline {base:,.0f} records/s\n")  # fmt: skip
     print(HEADER)
     print("|" + "---|" * (HEADER.count("|") - 1))
     for row in rows:

@@ -112,9 +112,18 @@ class Pipeline:
 
     def process(self, article: Article, now: datetime | None = None) -> PipelineResult:
         """Cluster, match and decide for one article."""
+        return self.process_matched(article, self.match(article), now)
+
+    def match(self, article: Article) -> list[RuleMatch]:
+        """The rules that match one article: the stateless part, which can run anywhere."""
+        return self.rulebook.match(article) if self.rulebook is not None else []
+
+    def process_matched(
+        self, article: Article, matches: list[RuleMatch], now: datetime | None = None
+    ) -> PipelineResult:
+        """Cluster and decide for one article whose rule matches are known (see :meth:`match`)."""
         now = now or utcnow()
         verdict = self.clusterer.assign(article, now)
-        matches = self.rulebook.match(article) if self.rulebook is not None else []
         result = PipelineResult(
             new_story=verdict.new_story,
             dedup_updates=list(verdict.state_updates),

@@ -36,8 +36,10 @@ class TopicSpec(_Section):
 
 
 class Topics(_Section):
-    # One partition: story clustering needs every article in one window, so the
-    # processor reads news.raw as a whole; extra workers stand by (see README).
+    # One partition: one agent matches and clusters, extra workers stand by. With
+    # more, rule matching runs on them across every worker, and clustering (which
+    # needs every article in one window) reads its own one-partition topic; see
+    # processors.runtime.app and bench/README.md for when that pays.
     raw: TopicSpec = TopicSpec(name="news.raw", partitions=1)
     events: TopicSpec = TopicSpec(name="news.events", partitions=1)
     alerts: TopicSpec = TopicSpec(name="news.alerts", partitions=1)

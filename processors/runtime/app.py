@@ -1,20 +1,27 @@
-"""The processor's Faust app: topics, two tables, one agent, and the rules and lag tasks.
+"""The processor's Faust app: topics, two tables, its agents, and the rules and lag tasks.
 
-State lives in two changelog-backed tables, written through the table API:
+The story stage (clustering and alert decisions) must see every article in
+one window, so it reads a single partition. With ``news.raw`` on one
+partition (the default) one agent does everything. With more, rule matching
+(the work that grows with rules x articles) becomes an agent of its own on
+``news.raw``'s partitions, spread over every running worker, and hands each
+article with its matches to the story stage through ``<app id>-matched``.
+
+The story stage's state lives in two changelog-backed tables on one
+partition, co-partitioned with its topic, written through the table API:
 - ``dedup-state``: the story window (processors.stories' state records);
 - ``alert-state``: which (rule, story) pairs are pending, alerted or followed up.
 A worker recovers them from their changelogs before its agent sees a record,
-and rebuilds the in-memory window from them before its first batch.
-
-``news.raw`` has one partition by default (see settings): clustering needs
-every article in one window. A second worker is a hot standby that takes over
-on failure. Faust's own bug at recovery is fixed in processors.runtime.faust_fixes.
+and rebuilds the in-memory window from them before its first batch; another
+worker stands by to take over. Faust's own bugs are fixed in
+processors.runtime.faust_fixes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, cast
 
 import faust
@@ -64,16 +71,26 @@ def create_app(settings: Settings) -> faust.App:
         return app.topic(name, key_serializer="raw", value_serializer="raw", internal=False)
 
     raw = raw_topic(topics.raw.name)
+    split = topics.raw.partitions > 1
+    matched = app.topic(
+        f"{p.app_id}-matched",
+        partitions=1,
+        key_serializer="raw",
+        value_serializer="raw",
+        internal=True,
+    )
+    stories = matched if split else raw
     # Keys are written outside any one event's context (once per batch), so the
-    # partitioner places them; with news.raw's one partition that is partition 0.
+    # partitioner places them: on the story stage's one partition.
     tables = StateTables(
-        window=app.Table("dedup-state", partitions=topics.raw.partitions, use_partitioner=True),
-        alerts=app.Table("alert-state", partitions=topics.raw.partitions, use_partitioner=True),
+        window=app.Table("dedup-state", partitions=1, use_partitioner=True),
+        alerts=app.Table("alert-state", partitions=1, use_partitioner=True),
     )
     outputs = Outputs(
         events=raw_topic(topics.events.name),
         alerts=raw_topic(topics.alerts.name),
         poison=raw_topic(topics.raw_poison.name),
+        matched=matched,
     )
     pipeline = build_pipeline(settings.processor, watcher.book)
     worker = BatchWorker(pipeline, tables, outputs)
@@ -81,28 +98,40 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.on_partitions_assigned.connect
     def check_ownership(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-        # A news.raw partition this worker did not hold in the generation before
-        # was someone else's meanwhile: its tables hold writes the in-memory
-        # window lacks. (Faust recovers the tables before the next batch.)
+        # A story-stage partition this worker did not hold in the generation
+        # before was someone else's meanwhile: its tables hold writes the
+        # in-memory window lacks. (Faust recovers the tables before the next batch.)
         nonlocal held
         assigned: set[Any] = args[0]
-        mine = {tp for tp in assigned if tp.topic == topics.raw.name}
+        mine = {tp for tp in assigned if tp.topic == stories.get_topic_name()}
         if mine - held:
             worker.mark_stale()
         held = mine
+        if split:
+            sources = sorted(tp.partition for tp in assigned if tp.topic == raw.get_topic_name())
+            log.info("matching news.raw partitions %s", sources)
 
     # A failure outside one record's processing (the broker, a table write)
     # stops the worker, so that its partitions go to a worker that can go on,
     # instead of a live consumer whose agent is gone holding them.
-    @app.agent(raw, supervisor_strategy=CrashingSupervisor)
-    async def process_articles(stream: faust.StreamT[bytes]) -> None:
+    def take_events(stream: faust.StreamT[bytes]) -> AsyncIterator[Sequence[Any]]:
+        # take with the events (offsets, for poison records); Faust's StreamT
+        # protocol does not declare it, faust.Stream has it.
+        return cast(faust.Stream[bytes], stream).take_events(p.batch_size, p.batch_within_s)
+
+    @app.agent(stories, supervisor_strategy=CrashingSupervisor)
+    async def process_stories(stream: faust.StreamT[bytes]) -> None:
         changelogs = [t.changelog_topic.get_topic_name() for t in (tables.window, tables.alerts)]
         await cast(IdempotentProducer, app.producer).learn_partitions(changelogs)
-        # take_events is take with the events (offsets, for poison records); Faust's
-        # StreamT protocol does not declare it, faust.Stream has it.
-        batches = cast(faust.Stream[bytes], stream).take_events(p.batch_size, p.batch_within_s)
-        async for events in batches:
-            await worker.run_batch(events)
+        async for events in take_events(stream):
+            await (worker.run_stories(events) if split else worker.run_batch(events))
+
+    if split:
+
+        @app.agent(raw, supervisor_strategy=CrashingSupervisor)
+        async def match_articles(stream: faust.StreamT[bytes]) -> None:
+            async for events in take_events(stream):
+                worker.run_matching(events)
 
     def use_rules(book: RuleBook, changes: RuleChanges) -> None:
         # Swapping the reference is atomic for the agent: an article is matched

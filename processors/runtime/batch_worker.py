@@ -20,20 +20,31 @@ import gc
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from processors.pipeline import Pipeline, PipelineResult
 from wirewatch import metrics
-from wirewatch.events import Article, PoisonRecord
+from wirewatch.events import Article, PoisonRecord, RuleMatch
 
 log = logging.getLogger(__name__)
+
+Record = TypeVar("Record", Article, "MatchedArticle")
 
 STAGE = "processor"
 # What a poison record keeps of the reason and of the original bytes.
 MAX_REASON_CHARS = 500
 MAX_KEPT_BYTES = 64 * 1024
+
+
+class MatchedArticle(BaseModel):
+    """An article with its rule matches: what the matching stage hands the story stage."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    article: Article
+    matches: tuple[RuleMatch, ...]
 
 
 @dataclass
@@ -51,6 +62,7 @@ class Outputs:
     events: Any
     alerts: Any
     poison: Any
+    matched: Any = None  # the story stage's topic, when matching is a stage of its own
 
 
 @dataclass
@@ -75,12 +87,41 @@ class BatchWorker:
         self._stale = True
 
     async def run_batch(self, events: Sequence[Any]) -> None:
-        """Process one batch of Faust events: send their outputs, write their state changes."""
+        """Match, cluster and decide a batch of news.raw events, in one stage."""
+        await self._decide_batch(events, matched=False)
+
+    async def run_stories(self, events: Sequence[Any]) -> None:
+        """Cluster and decide a batch of events the matching stage sent (MatchedArticle)."""
+        await self._decide_batch(events, matched=True)
+
+    def run_matching(self, events: Sequence[Any]) -> None:
+        """Match a batch of news.raw events and send each on to the story stage."""
+        for event in events:
+            article = self._read(event.message, Article)
+            if article is None:
+                continue
+            try:
+                matches = self.pipeline.match(article)
+            except Exception as exc:
+                log.exception("article %s made rule matching fail", article.id)
+                self._set_aside(event.message, "crashed", f"{type(exc).__name__}: {exc}")
+                continue
+            record = MatchedArticle(article=article, matches=tuple(matches))
+            self.outputs.matched.send_soon(key=article.key, value=record.model_dump_json().encode())
+
+    async def _decide_batch(self, events: Sequence[Any], matched: bool) -> None:
         if self._stale:
             await self.restore()
         dirty = Dirty()
         for event in events:
-            self._handle(event.message, dirty)
+            if matched:
+                record = self._read(event.message, MatchedArticle)
+                if record is not None:
+                    self._decide(event.message, record.article, list(record.matches), dirty)
+            else:
+                article = self._read(event.message, Article)
+                if article is not None:
+                    self._decide(event.message, article, None, dirty)
         write_table(self.tables.window, dirty.window.items())
         write_table(self.tables.alerts, dirty.alerts.items())
 
@@ -99,16 +140,24 @@ class BatchWorker:
         self._stale = False
         log.info("state restored: %d window records, %d alert records", len(window), len(alerts))
 
-    def _handle(self, message: Any, dirty: Dirty) -> None:
+    def _read(self, message: Any, model: type[Record]) -> Record | None:
+        """The record in ``message``, or None once it is set aside as poison."""
         try:
-            article = Article.model_validate_json(message.value or b"")
+            return model.model_validate_json(message.value or b"")
         except ValidationError as exc:
             errors = exc.errors(include_url=False, include_input=False)
             kind = "unreadable" if errors and errors[0]["type"] == "json_invalid" else "invalid"
             self._set_aside(message, kind, summarise(errors))
-            return
+            return None
+
+    def _decide(
+        self, message: Any, article: Article, matches: list[RuleMatch] | None, dirty: Dirty
+    ) -> None:
         try:
-            result = self.pipeline.process(article)
+            if matches is None:
+                result = self.pipeline.process(article)
+            else:
+                result = self.pipeline.process_matched(article, matches)
         except Exception as exc:
             # Isolated per record: the same record would crash every restart.
             log.exception("article %s made the pipeline fail", article.id)

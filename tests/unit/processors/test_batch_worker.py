@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 from processors.pipeline import Pipeline, PipelineResult, build_pipeline
-from processors.runtime.batch_worker import BatchWorker, Outputs, StateTables
+from processors.rules import load_rules_bytes
+from processors.runtime.batch_worker import BatchWorker, MatchedArticle, Outputs, StateTables
 from wirewatch.events import Article, NewsEvent, PoisonRecord, utcnow
 from wirewatch.settings import ProcessorSettings
 
@@ -93,3 +95,41 @@ async def test_the_window_is_rebuilt_from_the_tables_when_marked_stale() -> None
     )
     (event,) = [NewsEvent.model_validate_json(s["value"]) for s in outputs.events.sent]
     assert event.duplicate_of == "a"
+
+
+async def test_the_two_stages_decide_as_the_single_one() -> None:
+    """Matching as its own stage, then clustering: the same events as one stage gives."""
+    rules = load_rules_bytes(
+        Path("rules.yaml"), b"version: 1\nrules:\n  - id: quake\n    query: earthquake\n"
+    )
+    batch = [
+        article("a", "Magnitude 7.1 earthquake strikes off northern Chile"),
+        b"[]",
+        article("b", "Parliament passes the budget"),
+    ]
+    single, single_out, _ = make_worker(build_pipeline(ProcessorSettings(), rules))
+    await single.run_batch(as_events(batch))
+
+    split, split_out, _ = make_worker(build_pipeline(ProcessorSettings(), rules))
+    split.outputs.matched = Sink()
+    split.run_matching(as_events(batch))
+    handed_on = [s["value"] for s in split.outputs.matched.sent]
+    assert [MatchedArticle.model_validate_json(v).article.id for v in handed_on] == ["a", "b"]
+    await split.run_stories(as_events(handed_on))
+
+    def decided(outputs: Outputs) -> list[tuple[str, str, tuple[str, ...]]]:
+        events = [NewsEvent.model_validate_json(s["value"]) for s in outputs.events.sent]
+        return [(e.kind, e.article.id, tuple(m.rule_id for m in e.matched_rules)) for e in events]
+
+    assert (
+        decided(split_out)
+        == decided(single_out)
+        == [
+            ("article", "a", ("quake",)),
+            ("article", "b", ()),
+        ]
+    )
+    assert len(split_out.alerts.sent) == len(single_out.alerts.sent) == 1
+    assert [PoisonRecord.model_validate_json(s["value"]).kind for s in split_out.poison.sent] == [
+        "invalid"
+    ]
