@@ -22,8 +22,9 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
-from alerts.health.monitor import HealthMonitor, load_active
+from alerts.health.monitor import HealthMonitor
 from alerts.health.redeliver import Redeliverer
+from alerts.health.topic import load_active
 from alerts.migrate import migrate_target_keys
 from alerts.offsets import OffsetTracker
 from alerts.pacing import Pacer, Park

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from alerts.delivery import Sender
 from alerts.render import Renderer, TemplateProblem
+from alerts.schedule import ScheduleError, parse_digest
 from alerts.subscriptions import Subscription, Subscriptions, load_subscriptions
-from wirewatch.health_config import HealthConfig, load_health_config
+from wirewatch.health_config import HealthConfig, health_line, load_health_config
 from wirewatch.notify_config import load_notify_config
 from wirewatch.settings import Settings
 
@@ -49,6 +50,12 @@ def load_alerts_config(settings: Settings) -> AlertsConfig:
     notify = load_notify_config(notify_file)
     subs = load_subscriptions(notify_file, settings.alerts.timezone)
     health, health_errors = load_health_config(notify_file, notify.tags)
+    if health.rules is not None:
+        try:
+            parse_digest(health.rules.digest)
+        except ScheduleError as exc:
+            line = health_line(notify_file, ("rules", "digest"))
+            health_errors.append(f"{notify_file}:{line}: health.rules.digest: {exc}")
     errors = [*notify.errors, *subs.errors, *health_errors]
     renderers: dict[tuple[tuple[str, str], ...], Renderer] = {}
     for sub in [subs.default, *subs.by_tag.values()]:

@@ -24,7 +24,7 @@ console = Console(highlight=False)
 def status() -> None:
     """Feeds health, health conditions, consumer lag, rules version, last alerts, DLQ size."""
     from alerts.dlq import list_dead_letters
-    from alerts.health.monitor import load_active
+    from alerts.health.topic import load_active
     from alerts.poison import count_poison
     from ingest.cli import status as feeds_status
     from processors.rules import hash_content

@@ -251,7 +251,13 @@ class FeedStatus(BaseModel):
 
 
 HealthKind = Literal[
-    "feed_failing", "feeds_failing", "feed_silent", "target_failing", "stage_down", "stage_stalled"
+    "feed_failing",
+    "feeds_failing",
+    "feed_silent",
+    "target_failing",
+    "stage_down",
+    "stage_stalled",
+    "rule_quiet",
 ]
 
 

@@ -9,6 +9,7 @@ Apprise ignores top-level keys it does not know, so the section lives beside
       feeds: {failures: 5, failing_hours: 6, silent_factor: 4, silent_min_hours: 12}
       targets: {failures: 3}
       stages: {watch: [ingest, processor], down_after_s: 180, max_lag: 10000}
+      rules: {quiet_days: 7, digest: "daily 08:00"}   # optional quiet-rules digest
 
 Without the section (or with an empty ``notify``) conditions are still tracked,
 shown by ``wirewatch status`` and ``/metrics``, but sent nowhere. Every problem
@@ -66,12 +67,21 @@ class StageHealthPolicy(_Section):
     ingest_quiet_s: float = Field(1800.0, gt=0)
 
 
+class RulesHealthPolicy(_Section):
+    # Rules with no match for this long are listed in one digest message on this
+    # schedule ("daily 08:00", "every 6h", ...: the subscriptions' digest syntax).
+    quiet_days: float = Field(7.0, gt=0)
+    digest: str = "daily 08:00"
+
+
 class HealthConfig(_Section):
     notify: tuple[str, ...] = ()
     check_every_s: float = Field(30.0, gt=0)
     feeds: FeedHealthPolicy = FeedHealthPolicy()
     targets: TargetHealthPolicy = TargetHealthPolicy()
     stages: StageHealthPolicy = StageHealthPolicy()
+    # Off unless given: the quiet-rules digest reads news.events back quiet_days.
+    rules: RulesHealthPolicy | None = None
 
 
 def _section(root: yaml.Node | None) -> yaml.Node | None:
@@ -96,6 +106,15 @@ def _line_of(node: yaml.Node, loc: tuple[Any, ...]) -> int:
         else:
             break
     return node.start_mark.line + 1
+
+
+def health_line(path: Path, loc: tuple[Any, ...]) -> int:
+    """The line of ``health.<loc>`` in ``path`` (1 if it cannot be found)."""
+    try:
+        node = _section(yaml.compose(Path(path).read_text(encoding="utf-8"), yaml.SafeLoader))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return 1
+    return _line_of(node, loc) if node is not None else 1
 
 
 def load_health_config(

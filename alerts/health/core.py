@@ -50,6 +50,8 @@ class Observations:
     feeds: Mapping[str, FeedStatus] = field(default_factory=dict)
     targets: Mapping[str, TargetObservation] = field(default_factory=dict)
     stages: Mapping[str, StageObservation] = field(default_factory=dict)
+    # Rule id -> its last match (or when watching began); only with health.rules.
+    rules: Mapping[str, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,8 @@ class HealthCore:
 
     def step(self, obs: Observations) -> list[HealthEvent]:
         """The transitions since the previous step, given what is true now."""
-        wanted = {c.id: c for c in [*self._feeds(obs), *self._targets(obs), *self._stages(obs)]}
+        found = [*self._feeds(obs), *self._targets(obs), *self._stages(obs), *self._rules(obs)]
+        wanted = {c.id: c for c in found}
         out: list[HealthEvent] = []
         for cid, condition in sorted(wanted.items()):
             if cid not in self.active:
@@ -246,6 +249,19 @@ class HealthCore:
                         )
                     )
         return out
+
+    def _rules(self, obs: Observations) -> list[_Condition]:
+        policy = self.config.rules
+        if policy is None:
+            return []
+        bound = timedelta(days=policy.quiet_days)
+        return [
+            _Condition(
+                "rule_quiet", rule_id, f"no match for {_ago((obs.now - last).total_seconds())}"
+            )
+            for rule_id, last in obs.rules.items()
+            if obs.now - last >= bound
+        ]
 
     def _keep(self, cid: str) -> _Condition:
         event = self.active[cid]

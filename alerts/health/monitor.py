@@ -19,7 +19,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Coroutine
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
@@ -27,8 +30,10 @@ from pydantic import ValidationError
 
 from alerts.delivery import DeliveryError, Sender, backoff_delay
 from alerts.health.core import HealthCore, Observations, StageObservation, TargetObservation
+from alerts.health.quiet_rules import RuleActivity, format_digest
 from alerts.health.redeliver import Redeliverer
 from alerts.render import Message
+from alerts.schedule import next_digest_at, parse_digest
 from wirewatch import metrics
 from wirewatch.events import FeedStatus, HealthEvent, utcnow
 from wirewatch.health_config import HealthConfig
@@ -44,6 +49,7 @@ _TITLES = {
     "target_failing": "notification target failing",
     "stage_down": "stage down",
     "stage_stalled": "stage stalled",
+    "rule_quiet": "rule without matches",
 }
 
 
@@ -84,6 +90,9 @@ class HealthMonitor:
         self._sends: set[asyncio.Task[None]] = set()
         # Set by the dispatcher, which owns the ledger the re-sends must update.
         self.redeliverer: Redeliverer | None = None
+        policy = config.rules
+        self.rules = RuleActivity(settings, policy.quiet_days) if policy else None
+        self._next_digest: datetime | None = None
         for event in self.core.active.values():
             metrics.HEALTH_CONDITION.labels(event.kind, event.subject).set(1)
 
@@ -140,12 +149,15 @@ class HealthMonitor:
         kafka = self.settings.kafka
         state_topic = kafka.topics.ingest_state.name
         consumer = make_consumer(kafka, group_id=None)
+        events = make_consumer(kafka, group_id=None)
         admin = make_admin(kafka)
         await consumer.start()
+        await events.start()
         await admin.start()
         try:
             while not stop.is_set():
                 try:
+                    await self._follow_rules(events)
                     if not consumer.assignment():
                         # Ingest may not have created its state topic yet: ask each round.
                         partitions = await topic_partitions(kafka, state_topic)
@@ -165,6 +177,7 @@ class HealthMonitor:
             if self.redeliverer is not None:
                 await self.redeliverer.wait(5.0)
             await admin.close()
+            await events.stop()
             await consumer.stop()
 
     async def _drain(self, consumer: AIOKafkaConsumer, *, until_end: bool) -> None:
@@ -182,9 +195,21 @@ class HealthMonitor:
             elif not batch:
                 return
 
+    async def _follow_rules(self, events: AIOKafkaConsumer) -> None:
+        if self.rules is None:
+            return
+        if not events.assignment() and not await self.rules.start(events, utcnow()):
+            return
+        while batch := await events.getmany(timeout_ms=0, max_records=5000):
+            for records in batch.values():
+                for record in records:
+                    self.rules.observe(record.value, record.timestamp)
+
     async def check(self, stages: dict[str, StageObservation]) -> list[HealthEvent]:
         """One round: run the core on what is known now and publish its transitions."""
-        obs = Observations(utcnow(), dict(self._feeds), dict(self._targets), stages)
+        now = utcnow()
+        rules = self.rules.last_activity(now) if self.rules is not None else {}
+        obs = Observations(now, dict(self._feeds), dict(self._targets), stages, rules)
         events = self.core.step(obs)
         for event in events:
             try:
@@ -204,9 +229,9 @@ class HealthMonitor:
                 with contextlib.suppress(KeyError):
                     gauge.remove(event.kind, event.subject)
                 log.info("health: recovered %s %s %s", event.kind, event.subject, event.detail)
-            task = asyncio.create_task(self._notify(event))
-            self._sends.add(task)
-            task.add_done_callback(self._sends.discard)
+            if event.kind != "rule_quiet":  # those go out in the digest only
+                self._spawn(self._notify(event))
+        await self._maybe_digest(now)
         if self.redeliverer is not None and self.config.targets.redeliver:
             self.redeliverer.schedule(
                 {e.subject for e in self.core.active.values() if e.kind == "target_failing"},
@@ -218,12 +243,37 @@ class HealthMonitor:
             )
         return events
 
+    def _spawn(self, send: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(send)
+        self._sends.add(task)
+        task.add_done_callback(self._sends.discard)
+
+    async def _maybe_digest(self, now: datetime) -> None:
+        policy = self.config.rules
+        if policy is None:
+            return
+        schedule = parse_digest(policy.digest)
+        if self._next_digest is None:
+            # Never at start-up: a restart after the hour must not send the day's twice.
+            self._next_digest = next_digest_at(schedule, now, ZoneInfo("UTC"))
+            return
+        if now < self._next_digest:
+            return
+        self._next_digest = next_digest_at(schedule, now, ZoneInfo("UTC"))
+        quiet = [e for e in self.core.active.values() if e.kind == "rule_quiet"]
+        if quiet:
+            self._spawn(self._send(format_digest(quiet, policy.quiet_days)))
+
     async def _notify(self, event: HealthEvent) -> None:
         # A target's subject is its opaque id; people read its label.
         target = event.kind == "target_failing"
         message = format_health(event, self._sender.label(event.subject) if target else None)
+        await self._send(message, event.subject if target else None)
+
+    async def _send(self, message: Message, skip: str | None = None) -> None:
+        """To every target tagged health.notify but ``skip`` (a failing target itself)."""
         for endpoint in self._sender.route(self.config.notify):
-            if event.kind == "target_failing" and event.subject == endpoint.key:
+            if endpoint.key == skip:
                 continue
             for attempt in range(1, _SEND_ATTEMPTS + 1):
                 try:
@@ -232,33 +282,3 @@ class HealthMonitor:
                 except DeliveryError as exc:
                     log.warning("health alert to %s failed (%d): %s", endpoint.label, attempt, exc)
                     await asyncio.sleep(backoff_delay(attempt, 1.0, 10.0))
-
-
-async def load_active(settings: Settings) -> list[HealthEvent]:
-    """The conditions the health topic says are active (latest record per condition)."""
-    consumer = make_consumer(settings.kafka, group_id=None)
-    topic = settings.kafka.topics.health.name
-    latest: dict[bytes, Any] = {}
-    await consumer.start()
-    try:
-        partitions = await topic_partitions(settings.kafka, topic)
-        if not partitions:
-            return []
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
-            batch = await consumer.getmany(timeout_ms=500)
-            for records in batch.values():
-                for record in records:
-                    if record.key is not None:
-                        latest[record.key] = record.value
-    finally:
-        await consumer.stop()
-    events = []
-    for value in latest.values():
-        if value is None:
-            continue
-        with contextlib.suppress(ValidationError):
-            events.append(HealthEvent.model_validate_json(value))
-    return [e for e in events if e.state == "started"]

@@ -24,8 +24,8 @@ from alerts.dispatch import run_dispatcher
 from alerts.dlq import list_dead_letters
 from ingest.poller import run_pollers
 from tests.integration.ingest.conftest import rss, start_server, write_feeds
-from wirewatch.events import DeadLetter, HealthEvent
-from wirewatch.kafka import ensure_topics, make_consumer
+from wirewatch.events import Article, DeadLetter, HealthEvent, NewsEvent, RuleMatch
+from wirewatch.kafka import ensure_topics, make_consumer, make_producer
 from wirewatch.notify_config import load_notify_config
 from wirewatch.settings import Settings, load_settings
 
@@ -275,3 +275,41 @@ async def test_a_stage_without_consumers_is_down_once_and_recovers_when_one_join
         "wirewatch health: stage down: processor",
         "wirewatch health: recovered: stage down: processor",
     ]
+
+
+async def test_quiet_rules_arrive_in_one_digest(
+    kafka_bootstrap: str, unique_name: Callable[[str], str], tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("version: 1\nrules:\n  - id: busy\n    query: a\n  - id: idle\n    query: b\n")
+    async with sink() as ops:
+        notify = notify_yaml(ops.port) + "  rules: {quiet_days: 0.0001, digest: every 1m}\n"
+        settings = make_settings(kafka_bootstrap, unique_name("ww-health"), tmp_path, notify)
+        settings = settings.model_copy(
+            update={"processor": settings.processor.model_copy(update={"rules_file": rules})}
+        )
+        await ensure_topics(settings.kafka, [settings.kafka.topics.events])
+        producer = make_producer(settings.kafka)
+        await producer.start()
+        try:
+            async with running(run_dispatcher, settings=settings):
+                # `busy` matches every second, `idle` never; 0.0001 days is 8.6 s.
+                for n in range(150):
+                    event = NewsEvent(
+                        article=Article(id=f"e{n}", title="a"),
+                        story_id=f"s{n}",
+                        matched_rules=(RuleMatch(rule_id="busy"),),
+                    )
+                    await producer.send_and_wait(
+                        settings.kafka.topics.events.name, event.to_bytes(), key=event.key
+                    )
+                    if ops.received:
+                        break
+                    await asyncio.sleep(1.0)
+                await asyncio.sleep(1.0)
+        finally:
+            await producer.stop()
+    (digest,) = ops.bodies("/ops")
+    assert digest["title"] == "wirewatch health: 1 rule(s) without a match for 0.0001 days"
+    assert "- idle: no match for" in digest["message"]
+    assert "busy" not in digest["message"]

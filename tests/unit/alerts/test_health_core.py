@@ -190,3 +190,48 @@ def test_health_config_errors_have_file_and_line(tmp_path: Path) -> None:
     config, errors = load_health_config(path, {"ops"})
     assert config.targets.failures == 2
     assert errors == [f"{path}:3: health.notify: no target carries tag 'pager'"]
+
+
+def test_rule_quiet_starts_after_quiet_days_and_recovers_on_a_match(tmp_path: Path) -> None:
+    from alerts.health.quiet_rules import format_digest, read_rule_ids
+    from wirewatch.health_config import RulesHealthPolicy
+
+    core = HealthCore(HealthConfig(rules=RulesHealthPolicy(quiet_days=2)))
+    since = T0 - timedelta(days=3)
+    steps = [
+        {"a": T0 - timedelta(hours=1), "b": since},
+        {"a": T0 - timedelta(hours=1), "b": since},
+        {"a": T0, "b": T0},
+    ]
+    got = [kinds(core.step(Observations(T0, rules=s))) for s in steps]
+    assert got == [[("rule_quiet", "b", "started")], [], [("rule_quiet", "b", "recovered")]]
+    # Off without the section.
+    assert HealthCore(HealthConfig()).step(Observations(T0, rules=steps[0])) == []
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "version: 1\nrules:\n  - id: a\n    query: x\n  - id: b\n    query: y\n"
+        "  - id: off\n    query: z\n    enabled: false\n"
+    )
+    assert read_rule_ids(rules) == ["a", "b"]
+    assert read_rule_ids(tmp_path / "missing.yaml") == []
+    started = HealthCore(HealthConfig(rules=RulesHealthPolicy(quiet_days=2))).step(
+        Observations(T0, rules={"b": since})
+    )
+    message = format_digest(started, 2)
+    assert message.title == "wirewatch health: 1 rule(s) without a match for 2 days"
+    assert "- b: no match for 3.0 d" in message.body
+
+
+def test_a_bad_quiet_rules_digest_is_refused_with_its_line(tmp_path: Path) -> None:
+    from alerts.runtime import AlertConfigError, load_alerts_config
+    from wirewatch.settings import load_settings
+
+    notify = tmp_path / "notify.yaml"
+    notify.write_text(
+        "version: 1\nurls:\n  - json://127.0.0.1:9/a:\n      tag: ops\n"
+        "health:\n  notify: [ops]\n  rules:\n    quiet_days: 7\n    digest: weekly\n"
+    )
+    with pytest.raises(AlertConfigError) as err:
+        load_alerts_config(load_settings(alerts={"notify_file": notify}))
+    assert any(e.startswith(f"{notify}:9: health.rules.digest: ") for e in err.value.errors)
