@@ -30,6 +30,7 @@ def main() -> None:
     e2e = ["--articles", "5000", "--window", "10000", "--batch-sizes", "100"] if args.quick else []
     runs: list[tuple[str, list[str] | None]] = [
         ("rules_bench.py", []),
+        ("regex_redos_bench.py", []),
         ("dedup_bench.py", []),
         ("dedup_eval.py", [str(uci_csv)] if uci_csv else None),
         ("feeds_eval.py", [str(feeds)] if feeds.is_dir() else None),
