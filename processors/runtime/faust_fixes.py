@@ -115,15 +115,18 @@ class IdempotentProducer(faust_aiokafka.Producer):
         return {"acks": "all", "enable_idempotence": True}
 
     async def learn_partitions(self, topics: Iterable[str]) -> None:
-        """Fetch the partition metadata of ``topics`` now.
+        """Keep the partition metadata of ``topics`` in the producer, from now on.
 
         A table with ``use_partitioner`` places each changelog record with
         ``key_partition``, synchronously, from what the producer already knows:
-        before the producer has sent to a topic, that is nothing, and the
-        first table write raises TypeError.
+        before the producer has sent to a topic, that is nothing, and a table
+        write raises TypeError. ``add_topic`` also keeps the topic in every
+        later metadata refresh; ``partitions_for`` alone does not when the
+        topic happens to be known already, and a refresh then drops it again.
         """
         producer = self._ensure_producer()
         for topic in topics:
+            await producer.client.add_topic(topic)
             await producer.partitions_for(topic)
 
 
