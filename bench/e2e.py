@@ -139,14 +139,15 @@ async def run_one(
     }
     produce_s = await produce_all(s, corpus)
     log = tmp / f"e2e-{batch}.log"
-    procs = [
-        spawn_stage(
-            "process",
-            {**env, "WIREWATCH_PROCESSOR__STATE_DIR": str(tmp / f"faust-{batch}-{n}")},
-            log,
-        )
+    workers = [
+        {
+            **env,
+            "WIREWATCH_PROCESSOR__STATE_DIR": str(tmp / f"faust-{batch}-{n}"),
+            "WIREWATCH_PROCESSOR__INSTANCE_ID": f"bench-{n}" if args.static else "",
+        }
         for n in range(args.workers)
     ]
+    procs = [spawn_stage("process", worker, log) for worker in workers]
     procs.append(spawn_stage("dispatch", env, log))
     try:
         # The worker first recovers the whole window from its changelog: be patient.
@@ -179,7 +180,7 @@ async def run_one(
         uncommitted = sum((await group_lag(s.kafka, s.processor.app_id)).values())
         alerts = await consume_until(s, s.kafka.topics.alerts.name, 10**9, timeout_s=3)
         deliveries = await consume_until(s, s.kafka.topics.deliveries.name, 10**9, timeout_s=3)
-        restart_s = await restart_after_kill(s, procs, env, log)
+        restart_s = await restart_after_kill(s, procs, workers[0], log)
     finally:
         stop_stages(procs, 60)
         await hook.stop()
@@ -252,6 +253,11 @@ async def main() -> None:
         "--raw-partitions", type=int, default=1, help="news.raw partitions (>1: matching stage)"
     )
     parser.add_argument("--workers", type=int, default=1, help="processor workers in the group")
+    parser.add_argument(
+        "--static",
+        action="store_true",
+        help="workers with processor.instance_id (static membership)",
+    )
     args = parser.parse_args()
 
     broker = None

@@ -154,6 +154,11 @@ class ProcessorSettings(_Section):
     # How soon a standby worker takes over from a dead one (and a restarted one
     # gets its partitions back): Kafka waits this long for the lost member.
     session_timeout_s: float = 10.0
+    # A stable, unique id per worker (e.g. its host name) turns on Kafka's static
+    # membership: a worker restarted under the same id takes its partitions back
+    # at once instead of after session_timeout_s. The price: a worker stopped on
+    # purpose also keeps them until then. Empty: dynamic membership.
+    instance_id: str = ""
     # Records handled per batch, and the longest wait to fill one (latency bound).
     # 500 from bench/e2e.py's curve (20 / 100 / 500): the best throughput and p99
     # there; at a low rate batches stay small anyway, bounded by batch_within_s.

@@ -56,6 +56,7 @@ def create_app(settings: Settings) -> faust.App:
         topic_partitions=topics.raw.partitions,
         consumer_auto_offset_reset="earliest",
         broker_session_timeout=p.session_timeout_s,
+        consumer_group_instance_id=p.instance_id or None,
         # Commit often: after a crash, everything since the last commit is
         # processed (and its events emitted) again.
         broker_commit_interval=1.0,
