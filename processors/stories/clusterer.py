@@ -23,14 +23,17 @@ call this same code.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from processors.stories.body import IdfLookup, build_body_features
 from processors.stories.decide import Decision, DedupConfig, decide
 from processors.stories.features import TextFeatures, build_features
 from processors.stories.state import StateError, dump_entry, dump_story, load_entry, load_story
@@ -59,6 +62,8 @@ class Verdict:
     state_updates: tuple[StateUpdate, ...]
     reason: str = ""
     redelivered: bool = False
+    # Full-text features per candidate story (for the model fit; often empty).
+    evidence: tuple[tuple[str, tuple[float, ...]], ...] = ()
 
 
 def make_story_id(article_id: str) -> str:
@@ -81,6 +86,7 @@ class StoryClusterer:
         self._index = WindowIndex(config.postings_scan, config.query_terms, config.scan_budget)
         self._stories: dict[str, Story] = {}
         self._clock = float("-inf")
+        self._idf = IdfLookup()
         self._seq = 0
         # Deletes found during restore (unreadable records, stories left without
         # articles); they ride along with the next verdict so the table sheds them.
@@ -94,8 +100,15 @@ class StoryClusterer:
         """Stories with at least one article in the window."""
         return len(self._stories)
 
-    def assign(self, article: Article, now: datetime | None = None) -> Verdict:
-        """Cluster one article and return the verdict with the state changes to persist."""
+    def assign(
+        self, article: Article, now: datetime | None = None, *, place_in: str | None = None
+    ) -> Verdict:
+        """Cluster one article and return the verdict with the state changes to persist.
+
+        ``place_in`` is for fitting the model on labelled data only: the article
+        joins that story (created under that id if new) whatever the decision,
+        and the verdict carries the evidence for every candidate story.
+        """
         ts = self._tick(article, now)
         updates: list[StateUpdate] = self._evict(ts)
         if self._pending:
@@ -106,9 +119,22 @@ class StoryClusterer:
             return self._redelivered(known, updates)
         cfg = self.config
         source = pick_source(article)
-        features = build_features(article.title, article.summary, source, cfg.summary_chars)
-        decision = decide(features, self._index, self._stories, cfg)
-        return self._admit(article.id, source, ts, features, decision, updates)
+        features = self._featurise(article, source)
+        decision = decide(
+            features, self._index, self._stories, cfg, always_evidence=place_in is not None
+        )
+        if place_in is not None:
+            decision = decision._replace(matched=None, duplicate_of=None)
+        return self._admit(article.id, source, ts, features, decision, updates, place_in)
+
+    def _featurise(self, article: Article, source: str) -> TextFeatures:
+        # A feed without a summary still has its body's opening as one.
+        summary = article.summary or article.body[: self.config.summary_chars + 100]
+        features = build_features(article.title, summary, source, self.config.summary_chars)
+        body = build_body_features(
+            features.title_terms, article.title, article.summary, article.body, self._idf
+        )
+        return features if body is None else dataclasses.replace(features, body=body)
 
     def restore(self, records: Iterable[tuple[str, dict[str, Any]]]) -> None:
         """Rebuild the window from persisted ``state_updates`` (deletes already applied)."""
@@ -136,6 +162,10 @@ class StoryClusterer:
                 self._stories[entry.story_id] = story
             story.add_member(entry.features)
             self._index.add(entry)
+            if entry.features.body is not None:
+                # Only the stored strongest terms survive a restart: IDF restarts
+                # from them and the live stream refines it again.
+                self._idf.observe(Counter(entry.features.body.terms))
             self._clock = max(self._clock, entry.ts)
             self._seq = max(self._seq, entry.seq + 1)
         for story_id in [s for s, story in self._stories.items() if story.members == 0]:
@@ -187,13 +217,20 @@ class StoryClusterer:
         features: TextFeatures,
         decision: Decision,
         updates: list[StateUpdate],
+        place_in: str | None = None,
     ) -> Verdict:
         matched = decision.matched
-        new_story = matched is None
-        if matched is None:
+        if place_in is not None:
+            known = self._stories.get(place_in)
+            new_story = known is None
+            story = known or Story(place_in, article_id)
+            self._stories[place_in] = story
+        elif matched is None:
+            new_story = True
             story = Story(make_story_id(article_id), article_id)
             self._stories[story.story_id] = story
         else:
+            new_story = False
             story = self._stories[matched.story_id]
         source_added = bool(source) and source not in story.sources
         if source_added:
@@ -227,6 +264,7 @@ class StoryClusterer:
             source_added=source_added and not new_story,
             state_updates=tuple(updates),
             reason=decision.reason,
+            evidence=decision.evidence,
         )
 
     def _pick_indexed(self, features: TextFeatures, weights: dict[str, float]) -> tuple[str, ...]:

@@ -5,7 +5,10 @@ Rules, tried in order, each explained in the verdict's ``reason``:
 1. copy: the best candidate's copy score reaches ``duplicate_threshold``;
 2. pair: the best candidate's same-story score reaches ``story_threshold``;
 3. signature: the article carries the story's signature terms (see DedupConfig);
-4. neighbours: nearly all close candidates belong to one story.
+4. neighbours: nearly all close candidates belong to one story;
+5. full text: for an article with a body, the fitted model of
+   :mod:`processors.stories.model` over body, name, year and title evidence
+   against each candidate story's profile reaches its threshold.
 
 Candidates whose numbers or countries conflict with the article's never count,
 and a story none of whose articles names the article's country is skipped.
@@ -17,7 +20,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from processors.stories.body import compare_body, cosine
 from processors.stories.features import TextFeatures
+from processors.stories.model import StoryModel, load_model
 from processors.stories.score import PairScore, score_pair
 from processors.stories.window import Entry, Story, WindowIndex
 
@@ -58,6 +63,11 @@ class DedupConfig:
     index_summary_terms: int = 8
     # A hard cap keeps memory bounded when a burst fills the time window.
     max_window_articles: int = 250_000
+    # Window entries compared with an article that has a body (more than for a
+    # headline: a full-text story's articles share fewer title words).
+    body_candidates: int = 12
+    # The fitted full-text model; None reads the shipped processors/stories/model.json.
+    model: StoryModel | None = None
 
 
 class Decision(NamedTuple):
@@ -69,6 +79,8 @@ class Decision(NamedTuple):
     reason: str
     summary_weights: dict[str, float]  # IDF of the article's summary terms, now
     summary_mass: float  # their sum, kept with the article's entry
+    # (story id, full-text features) per candidate story, when they were computed.
+    evidence: tuple[tuple[str, tuple[float, ...]], ...] = ()
 
 
 def story_conflict(q: TextFeatures, story: Story) -> bool:
@@ -94,23 +106,70 @@ def match_signature(
     return len(shared) + sum(story.terms[t] for t in shared) / story.members, shared
 
 
+_SHIPPED: list[StoryModel] = []
+
+
+def story_model(cfg: DedupConfig) -> StoryModel:
+    """The configured model, or the shipped one (read once)."""
+    if cfg.model is not None:
+        return cfg.model
+    if not _SHIPPED:
+        _SHIPPED.append(load_model())
+    return _SHIPPED[0]
+
+
+def gather_evidence(
+    q: TextFeatures,
+    ranked: list[tuple[PairScore, Entry]],
+    links: dict[str, float],
+    stories: dict[str, Story],
+) -> tuple[tuple[str, tuple[float, ...]], ...]:
+    """Full-text features of the article against each candidate story with a body."""
+    body = q.body
+    if body is None:
+        return ()
+    out = []
+    for pair, cand in ranked:
+        profile = stories[cand.story_id].body
+        if profile.members <= 0:
+            continue
+        features = compare_body(body, profile, links.get(cand.story_id, 0.0))
+        title = (min(1.0, pair.shared_terms / 6.0), pair.story / 100.0)
+        out.append((cand.story_id, features + title))
+    return tuple(out)
+
+
 def decide(
-    q: TextFeatures, index: WindowIndex, stories: dict[str, Story], cfg: DedupConfig
+    q: TextFeatures,
+    index: WindowIndex,
+    stories: dict[str, Story],
+    cfg: DedupConfig,
+    *,
+    always_evidence: bool = False,
 ) -> Decision:
-    """Find the copy or the story for the article with features ``q``."""
-    found, idf = index.candidates(q.title_terms + q.summary_terms, cfg.candidates)
+    """Find the copy or the story for the article with features ``q``.
+
+    ``always_evidence`` computes the full-text features of every candidate
+    story even when an earlier rule decides (the model fit needs them all).
+    """
+    limit = cfg.candidates if q.body is None else max(cfg.candidates, cfg.body_candidates)
+    found, idf = index.candidates(q.title_terms + q.summary_terms, limit)
     summary_weights = {t: idf[t] for t in q.summary_terms}
     mass = sum(summary_weights.values())
-    extra = (summary_weights, mass)
     best_copy: tuple[PairScore, Entry] | None = None
     per_story: dict[str, tuple[PairScore, Entry]] = {}
     neighbours: Counter[str] = Counter()
+    links: dict[str, float] = {}
     floor, threshold, near = cfg.summary_floor, cfg.story_threshold, cfg.neighbour_terms
     for _, cand in found:
         features = cand.features
         pair = score_pair(q, features, summary_weights, mass, cand.summary_mass, floor, threshold)
         if pair.conflict:
             continue
+        if q.body is not None and features.body is not None:
+            link = cosine(q.body, features.body)
+            if link > links.get(cand.story_id, 0.0):
+                links[cand.story_id] = link
         if best_copy is None or pair.copy > best_copy[0].copy:
             best_copy = (pair, cand)
         if pair.shared_terms >= near:
@@ -118,13 +177,15 @@ def decide(
         held = per_story.get(cand.story_id)
         if held is None or pair.story > held[0].story:
             per_story[cand.story_id] = (pair, cand)
+    ranked = sorted(per_story.values(), key=lambda pe: pe[0].story, reverse=True)
+    ranked = [(p, c) for p, c in ranked if not story_conflict(q, stories[c.story_id])]
+    evidence = gather_evidence(q, ranked, links, stories) if always_evidence else ()
+    extra = (summary_weights, mass, evidence)
     if best_copy is not None and best_copy[0].copy >= cfg.duplicate_threshold:
         pair, cand = best_copy
         root = cand.duplicate_of or cand.article_id
         score = round(pair.copy, 1)
         return Decision(cand, root, score, f"copy of {root}: similarity {score}", *extra)
-    ranked = sorted(per_story.values(), key=lambda pe: pe[0].story, reverse=True)
-    ranked = [(p, c) for p, c in ranked if not story_conflict(q, stories[c.story_id])]
     if ranked and ranked[0][0].story >= cfg.story_threshold:
         pair, cand = ranked[0]
         score = round(pair.story, 1)
@@ -157,6 +218,21 @@ def decide(
             pair, cand = per_story[story_id]
             reason = f"same story as {cand.article_id}: {count} of {total} close neighbours"
             return Decision(cand, None, round(pair.story, 1), reason, *extra)
+    if q.body is not None:
+        if not always_evidence:
+            evidence = gather_evidence(q, ranked, links, stories)
+            extra = (summary_weights, mass, evidence)
+        model = story_model(cfg)
+        scored = [(model.probability(f), sid, f) for sid, f in evidence]
+        if scored:
+            p, story_id, f = max(scored)
+            if p >= model.threshold:
+                pair, cand = per_story[story_id]
+                reason = (
+                    f"same story as {cand.article_id}: full-text model p={p:.2f} "
+                    f"(centroid {f[0]:.2f}, closest {f[1]:.2f}, names {f[2]:.2f})"
+                )
+                return Decision(cand, None, round(100 * p, 1), reason, *extra)
     best = ranked[0][0].story if ranked else 0.0
     reason = f"new story: best same-story score {best:.1f} below {cfg.story_threshold}"
     return Decision(None, None, None, reason, *extra)

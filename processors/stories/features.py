@@ -11,8 +11,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from processors.stories.places import extract_places
+
+if TYPE_CHECKING:
+    from processors.stories.body import BodyFeatures
 
 # Short function words carry no evidence that two articles share an event.
 _STOPWORDS_TEXT = """a an the and or but nor of to in on at by for from with without into onto
@@ -186,6 +190,8 @@ class TextFeatures:
     numbers: frozenset[str]
     places: frozenset[str]  # countries named in the title or the summary's lead
     names: frozenset[str]  # proper-noun terms of a sentence-case title (empty otherwise)
+    # Full-text evidence (processors.stories.body); None for a headline-only article.
+    body: BodyFeatures | None = None
 
 
 # Most articles name no number, country or person: they all share one empty set

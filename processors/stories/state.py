@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from processors.stories.body import BodyFeatures
 from processors.stories.features import TextFeatures
 from processors.stories.window import Entry, Story
 
@@ -20,6 +21,14 @@ class StateError(ValueError):
 def dump_entry(entry: Entry) -> dict[str, Any]:
     """The persisted form of a window entry."""
     f = entry.features
+    body = None
+    if f.body is not None:
+        body = {
+            "terms": list(f.body.terms),
+            "weights": [round(w, 5) for w in f.body.weights],
+            "entities": list(f.body.entities),
+            "years": sorted(f.body.years),
+        }
     return {
         "story": entry.story_id,
         "source": entry.source,
@@ -36,6 +45,7 @@ def dump_entry(entry: Entry) -> dict[str, Any]:
         "names": sorted(f.names),
         "idx": list(entry.indexed),
         "sm": entry.summary_mass,
+        "body": body,
     }
 
 
@@ -52,6 +62,7 @@ def load_entry(article_id: str, value: dict[str, Any]) -> Entry:
             numbers=frozenset(str(n) for n in value["num"]),
             places=frozenset(str(p) for p in value["places"]),
             names=frozenset(str(n) for n in value["names"]),
+            body=load_body(value.get("body")),
         )
         dup = value["dup"]
         return Entry(
@@ -67,6 +78,18 @@ def load_entry(article_id: str, value: dict[str, Any]) -> Entry:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise StateError(f"bad window entry a:{article_id}: {exc!r}") from exc
+
+
+def load_body(value: Any) -> BodyFeatures | None:
+    """Rebuild stored full-text features; entries written before bodies have none."""
+    if value is None:
+        return None
+    return BodyFeatures(
+        terms=tuple(str(t) for t in value["terms"]),
+        weights=tuple(float(w) for w in value["weights"]),
+        entities=tuple(str(e) for e in value["entities"]),
+        years=frozenset(str(y) for y in value["years"]),
+    )
 
 
 def dump_story(story: Story) -> dict[str, Any]:

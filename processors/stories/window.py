@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 
+from processors.stories.body import BodyProfile
 from processors.stories.features import TextFeatures
 
 
@@ -47,10 +48,13 @@ class Story:
     members: int = 0
     terms: Counter[str] = field(default_factory=Counter)
     places: Counter[str] = field(default_factory=Counter)
+    body: BodyProfile = field(default_factory=BodyProfile)
 
     def add_member(self, features: TextFeatures) -> None:
         """Count one more article of this story in the window."""
         self.members += 1
+        if features.body is not None:
+            self.body.add(features.body)
         # Counter.update counts an iterable in C.
         self.terms.update(features.title_terms)
         if features.places:
@@ -59,6 +63,8 @@ class Story:
     def remove_member(self, features: TextFeatures) -> None:
         """Forget an evicted article's contribution to the profile."""
         self.members -= 1
+        if features.body is not None:
+            self.body.add(features.body, sign=-1)
         for counter, keys in ((self.terms, features.title_terms), (self.places, features.places)):
             for key in keys:
                 left = counter[key] - 1

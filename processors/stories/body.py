@@ -1,0 +1,218 @@
+"""Full-text evidence: an article's body against a story's profile (pure).
+
+Headlines alone say too little to tell two earthquakes, or two extraditions,
+apart; the body names the people, places and years. Here an article with a
+body becomes
+
+- a sparse term vector (title terms counted twice, then the body's lead),
+  sublinear tf times the window's IDF, L2-normalised, cut to its strongest
+  ``VECTOR_TERMS`` terms so that a 100k-article window stays small,
+- its named entities (capitalised words inside sentences) by frequency,
+- the years it mentions,
+
+and a story keeps the sum of its members' vectors (a centroid whose squared
+norm is maintained incrementally) with entity and year counts. Comparing an
+article with a story yields the features that :mod:`processors.stories.model`
+weighs: centroid cosine, best single-article cosine, entity cosine, and how
+many of the story's defining entities and years the article lacks.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from processors.stories.features import STOPWORDS, normalise_text, stem_token
+
+# The lead carries the event; later paragraphs drift into background that
+# other stories share. 1,500 characters is what the baseline reads too.
+BODY_CHARS = 1500
+# A one- or two-sentence feed summary is not full text: the model was fitted on
+# articles, and short texts stay with the headline rules.
+MIN_TEXT_CHARS = 400
+VECTOR_TERMS = 24
+ENTITY_LIMIT = 12
+_WORD = re.compile(r"[^\W\d_][\w'\u2019.-]*|[.!?\n]")
+_YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
+_SENTENCE_END = frozenset(".!?\n")
+
+
+@dataclass(frozen=True, slots=True)
+class BodyFeatures:
+    """What the body comparison keeps of one article."""
+
+    terms: tuple[str, ...]  # strongest terms, best first
+    weights: tuple[float, ...]  # their L2-normalised tf-idf weights at admission
+    entities: tuple[str, ...]  # most frequent first
+    years: frozenset[str]
+
+
+def count_terms(text: str) -> Counter[str]:
+    """Stemmed content terms of a text with their counts."""
+    counts: Counter[str] = Counter()
+    for token in normalise_text(text).split():
+        if token in STOPWORDS or (len(token) == 1 and not token.isdigit()):
+            continue
+        counts[stem_token(token)] += 1
+    return counts
+
+
+def extract_entities(text: str) -> tuple[str, ...]:
+    """Capitalised words that do not open a sentence, as terms, most frequent first.
+
+    Without a tagger this is the cheap proxy for names: in running text a
+    capital inside a sentence marks a person, place or organisation.
+    """
+    found: Counter[str] = Counter()
+    sentence_start = True
+    for word in _WORD.findall(text):
+        if word in _SENTENCE_END:
+            sentence_start = True
+            continue
+        if word[0].isupper() and not sentence_start:
+            stems = count_terms(word)
+            if stems:
+                found[next(iter(stems))] += 1
+        sentence_start = False
+    return tuple(e for e, _ in found.most_common(ENTITY_LIMIT))
+
+
+def lead_text(title: str, summary: str, body: str) -> str:
+    """The text the body comparison reads: the title, then summary and body up to the cap."""
+    if not body:
+        rest = summary
+    elif not summary or summary[:200] in body[:2000]:
+        rest = body  # the summary is the body's own opening: read it once
+    else:
+        rest = f"{summary}\n{body}"
+    return f"{title}.\n{rest[:BODY_CHARS]}"
+
+
+def build_body_features(
+    title_terms: tuple[str, ...], title: str, summary: str, body: str, idf: IdfLookup
+) -> BodyFeatures | None:
+    """Body features of an article, or None when it has no text beyond its title."""
+    if len(summary) + len(body) < MIN_TEXT_CHARS:
+        return None
+    text = lead_text(title, summary, body)
+    counts = count_terms(text[len(title) + 2 :])
+    for term in title_terms:
+        counts[term] += 2
+    if not counts:
+        return None
+    idf.observe(counts)
+    weighted = {t: (1.0 + math.log(c)) * idf(t) for t, c in counts.items()}
+    best = sorted(weighted, key=weighted.__getitem__, reverse=True)[:VECTOR_TERMS]
+    norm = math.sqrt(sum(weighted[t] ** 2 for t in best)) or 1.0
+    return BodyFeatures(
+        terms=tuple(best),
+        weights=tuple(weighted[t] / norm for t in best),
+        entities=extract_entities(text),
+        years=frozenset(_YEAR.findall(text)),
+    )
+
+
+class IdfLookup:
+    """Document frequencies of body terms over the recent stream, decayed.
+
+    Every body term is counted (in C, by ``Counter.update``); every
+    ``half_life`` articles all counts halve and the faint ones are dropped.
+    That tracks IDF over the live window without keeping each article's full
+    term list for eviction, and keeps the vocabulary bounded.
+    """
+
+    def __init__(self, half_life: int = 20_000) -> None:
+        self.half_life = half_life
+        self.df: Counter[str] = Counter()
+        self.size = 0.0
+        self._since = 0
+
+    def observe(self, terms: Counter[str]) -> None:
+        """Count one article's distinct terms."""
+        self.df.update(terms.keys())
+        self.size += 1.0
+        self._since += 1
+        if self._since >= self.half_life:
+            self._since = 0
+            self.size /= 2.0
+            self.df = Counter({t: c // 2 for t, c in self.df.items() if c >= 2})
+
+    def __call__(self, term: str) -> float:
+        return math.log((self.size + 1.0) / (self.df.get(term, 0) + 1.0)) + 1.0
+
+
+@dataclass(slots=True)
+class BodyProfile:
+    """A story's running sum of its members' body vectors, entities and years."""
+
+    members: int = 0
+    centroid: dict[str, float] = field(default_factory=dict)
+    norm2: float = 0.0
+    entities: Counter[str] = field(default_factory=Counter)
+    entity_norm2: float = 0.0
+    years: Counter[str] = field(default_factory=Counter)
+
+    def add(self, body: BodyFeatures, sign: int = 1) -> None:
+        """Add (or with ``sign=-1`` remove) one member's body features."""
+        centroid = self.centroid
+        for term, weight in zip(body.terms, body.weights, strict=True):
+            old = centroid.get(term, 0.0)
+            new = old + sign * weight
+            self.norm2 += new * new - old * old
+            if abs(new) > 1e-9:
+                centroid[term] = new
+            else:
+                centroid.pop(term, None)
+        entities = self.entities
+        for entity in body.entities:
+            old_count = entities.get(entity, 0)
+            new_count = old_count + sign
+            self.entity_norm2 += new_count * new_count - old_count * old_count
+            if new_count > 0:
+                entities[entity] = new_count
+            else:
+                entities.pop(entity, None)
+        if sign > 0:
+            self.years.update(body.years)
+        else:
+            self.years.subtract(body.years)
+            for year in [y for y in body.years if self.years[y] <= 0]:
+                del self.years[year]
+        self.members += sign
+
+
+def cosine(body: BodyFeatures, other: BodyFeatures) -> float:
+    """Cosine of two articles' stored body vectors."""
+    weights = dict(zip(other.terms, other.weights, strict=True))
+    return sum(w * weights.get(t, 0.0) for t, w in zip(body.terms, body.weights, strict=True))
+
+
+def compare_body(body: BodyFeatures, profile: BodyProfile, link: float) -> tuple[float, ...]:
+    """The body features of an (article, story) pair, as :mod:`model` reads them.
+
+    ``link`` is the best cosine between the article and one of the story's
+    articles among the candidates.
+    """
+    centroid = profile.centroid
+    dot = sum(w * centroid.get(t, 0.0) for t, w in zip(body.terms, body.weights, strict=True))
+    centroid_cos = dot / math.sqrt(profile.norm2) if profile.norm2 > 1e-12 else 0.0
+    entities = profile.entities
+    entity_cos = sig_missing = top_missing = 0.0
+    if body.entities and entities:
+        shared = sum(entities.get(e, 0) for e in body.entities)
+        entity_cos = shared / math.sqrt(len(body.entities) * profile.entity_norm2)
+        # The story's defining names: carried by at least half of its articles.
+        need = 0.5 * profile.members
+        defining = [e for e, c in entities.most_common(5) if c >= need]
+        if defining:
+            have = set(body.entities)
+            sig_missing = sum(e not in have for e in defining) / len(defining)
+        top = body.entities[:3]
+        top_missing = sum(e not in entities for e in top) / len(top)
+    year_conflict = 0.0
+    if body.years and profile.years:
+        common = {y for y, c in profile.years.items() if c >= 0.5 * profile.members}
+        year_conflict = float(bool(common) and body.years.isdisjoint(common))
+    return (centroid_cos, link, entity_cos, sig_missing, top_missing, year_conflict)
