@@ -1,4 +1,4 @@
-"""Fit the full-text story model on labelled sets and write it as data.
+"""Fit the same-story models on labelled sets and write them as data.
 
 Usage::
 
@@ -7,13 +7,13 @@ Usage::
 Each DATA is a labelled story set (see ``bench/story_sets.py``). The clusterer
 runs through every set with the gold story forced (``assign(place_in=...)``),
 so each article is compared with the stories as they really stood; every
-(article, candidate story) pair with a body becomes a training row, labelled
-by whether the story is the article's gold story. A weighted logistic
-regression (each set weighs the same, whatever its size) gives the weights.
-The threshold is then the lowest probability at which the online clusterer
-keeps B3 precision at or above ``--min-precision`` on every set and order, so
-precision comes first. ``--write`` stores the result in
-``processors/stories/model.json``.
+(article, candidate story) pair becomes a training row of its kind (full text
+or headline only), labelled by whether the story is the article's gold story.
+A weighted logistic regression per kind (each set weighs the same, whatever
+its size) gives the weights. Each threshold is then the lowest probability at
+which the online clusterer keeps B3 precision at or above
+``--min-precision`` on every set and arrival order the kind applies to:
+precision comes first. ``--write`` stores both in ``processors/stories/model.json``.
 """
 
 from __future__ import annotations
@@ -28,24 +28,32 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.story_sets import Labelled, load_set, score_b3
 from processors.stories.clusterer import DedupConfig, StoryClusterer
-from processors.stories.model import FEATURES, MODEL_PATH, StoryModel
+from processors.stories.model import FEATURES, MODEL_PATH, Kind, StoryModel, StoryModels
 
 Row = tuple[tuple[float, ...], int, float]
+Example = tuple[tuple[float, ...], int]
 
 
-def collect_rows(rows: Sequence[Labelled]) -> list[tuple[tuple[float, ...], int]]:
-    """Teacher-forced evidence rows for one labelled set."""
+def never(kind: Kind) -> StoryModel:
+    """A model of that kind whose threshold no probability reaches."""
+    return StoryModel((0.0,) * len(FEATURES[kind]), 0.0, 2.0)
+
+
+def collect_rows(rows: Sequence[Labelled]) -> dict[Kind, list[Example]]:
+    """Teacher-forced evidence rows of one labelled set, by kind."""
     clusterer = StoryClusterer()
-    out: list[tuple[tuple[float, ...], int]] = []
+    out: dict[Kind, list[Example]] = {"full_text": [], "headline": []}
     for article, gold in rows:
         verdict = clusterer.assign(article, place_in=gold)
-        out.extend((features, int(story == gold)) for story, features in verdict.evidence)
+        for story, features in verdict.evidence:
+            kind: Kind = "full_text" if len(features) == len(FEATURES["full_text"]) else "headline"
+            out[kind].append((features, int(story == gold)))
     return out
 
 
 def fit_logistic(rows: Sequence[Row], l2: float = 1e-2, rounds: int = 60) -> list[float]:
     """Weighted L2 logistic regression by Newton's method; returns weights then bias."""
-    n = len(FEATURES) + 1
+    n = len(rows[0][0]) + 1
     w = [0.0] * n
     for _ in range(rounds):
         grad = [l2 * x for x in w]
@@ -83,15 +91,49 @@ def solve(matrix: list[list[float]], rhs: list[float]) -> list[float]:
     return [m[i][n] / m[i][i] if m[i][i] else 0.0 for i in range(n)]
 
 
-def evaluate(rows: Sequence[Labelled], model: StoryModel) -> tuple[float, float, float]:
-    """B3 of the online clusterer with this model."""
-    clusterer = StoryClusterer(DedupConfig(model=model))
+def evaluate(rows: Sequence[Labelled], models: StoryModels) -> tuple[float, float, float]:
+    """B3 of the online clusterer with these models."""
+    clusterer = StoryClusterer(DedupConfig(models=models))
     pred = [clusterer.assign(article).story_id for article, _ in rows]
     return score_b3(pred, [gold for _, gold in rows])
 
 
+def pick_threshold(
+    kind: Kind,
+    fitted: StoryModel,
+    other: StoryModels,
+    sets: Sequence[tuple[str, list[Labelled]]],
+    min_precision: float,
+) -> StoryModel | None:
+    """The lowest threshold (0.01 steps) keeping B3 precision on every set; None if none."""
+
+    def worst(threshold: float) -> float:
+        model = StoryModel(fitted.weights, fitted.bias, threshold)
+        models = (
+            StoryModels(model, other.headline)
+            if kind == "full_text"
+            else StoryModels(other.full_text, model)
+        )
+        scores = [evaluate(labelled, models) for _, labelled in sets]
+        mean_f1 = sum(s[2] for s in scores) / len(scores)
+        low = min(s[0] for s in scores)
+        print(f"  {kind} threshold {threshold:.2f}: worst P {low:.3f}, mean F1 {mean_f1:.3f}")
+        return low
+
+    # Coarse steps up, then fine steps back down: precision rises with the threshold.
+    coarse = next((t / 100 for t in range(50, 100, 5) if worst(t / 100) >= min_precision), None)
+    if coarse is None:
+        return None
+    best = coarse
+    for t in range(round(coarse * 100) - 1, round(coarse * 100) - 5, -1):
+        if t < 50 or worst(t / 100) < min_precision:
+            break
+        best = t / 100
+    return StoryModel(fitted.weights, fitted.bias, best)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    """Fit, pick the threshold, print the figures, optionally write the model."""
+    """Fit, pick the thresholds, print the figures, optionally write the models."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("data", type=Path, nargs="+")
     parser.add_argument("--seeds", default="0,1,2", help="arrival orders for sets without times")
@@ -103,32 +145,32 @@ def main(argv: Sequence[str] | None = None) -> None:
     for path in args.data:
         for seed in seeds if path.suffix != ".csv" else [0]:
             sets.append((f"{path.name}#{seed}", load_set(path, seed)))
-    rows: list[Row] = []
+    rows: dict[Kind, list[Row]] = {"full_text": [], "headline": []}
+    applies: dict[Kind, list[tuple[str, list[Labelled]]]] = {"full_text": [], "headline": []}
     for name, labelled in sets:
-        found = collect_rows(labelled)
-        if not found:
-            print(f"{name}: no full-text pairs (headline-only set): the model does not apply")
-            continue
-        weight = 1000.0 / len(found)
-        rows.extend((f, y, weight) for f, y in found)
-        print(f"{name}: {len(found)} pairs, {sum(y for _, y in found)} same-story")
-    w = fit_logistic(rows)
-    weights, bias = tuple(w[:-1]), w[-1]
-    print("weights:", ", ".join(f"{n}={v:.2f}" for n, v in zip(FEATURES, weights, strict=True)))
-    print(f"bias={bias:.2f}")
-    chosen = None
-    for step in range(50, 100):
-        model = StoryModel(weights, bias, step / 100)
-        scores = [evaluate(labelled, model) for _, labelled in sets]
-        worst_p = min(s[0] for s in scores)
-        mean_f1 = sum(s[2] for s in scores) / len(scores)
-        print(f"threshold {step / 100:.2f}: worst P {worst_p:.3f}, mean F1 {mean_f1:.3f}")
-        if worst_p >= args.min_precision:
-            chosen = model
-            break
-    if chosen is None:
-        raise SystemExit(f"no threshold keeps precision >= {args.min_precision} on every set")
-    print(f"chosen threshold {chosen.threshold:.2f}")
+        for kind, found in collect_rows(labelled).items():
+            positives = sum(y for _, y in found)
+            print(f"{name}: {kind}: {len(found)} pairs, {positives} same-story")
+            if positives >= 20:
+                weight = 1000.0 / len(found)
+                rows[kind].extend((f, y, weight) for f, y in found)
+                applies[kind].append((name, labelled))
+    chosen = StoryModels(never("full_text"), never("headline"))
+    for kind in ("headline", "full_text"):
+        if not rows[kind]:
+            raise SystemExit(f"no {kind} pairs: give at least one set of that shape")
+        w = fit_logistic(rows[kind])
+        fitted = StoryModel(tuple(w[:-1]), w[-1], 2.0)
+        shown = ", ".join(f"{n}={v:.2f}" for n, v in zip(FEATURES[kind], w, strict=False))
+        print(f"{kind} weights: {shown}, bias={w[-1]:.2f}")
+        model = pick_threshold(kind, fitted, chosen, applies[kind], args.min_precision)
+        if model is None:
+            raise SystemExit(f"no {kind} threshold keeps precision >= {args.min_precision}")
+        print(f"{kind}: chosen threshold {model.threshold:.2f}")
+        if kind == "headline":
+            chosen = StoryModels(chosen.full_text, model)
+        else:
+            chosen = StoryModels(model, chosen.headline)
     if args.write:
         MODEL_PATH.write_text(chosen.to_json(), encoding="utf-8")
         print(f"wrote {MODEL_PATH}")
