@@ -23,8 +23,10 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import mul
 
-from processors.stories.features import STOPWORDS, normalise_text, stem_token
+from processors.stories.features import normalise_text, stem_all
 
 # The lead carries the event; later paragraphs drift into background that
 # other stories share. 1,500 characters is what the baseline reads too.
@@ -51,11 +53,8 @@ class BodyFeatures:
 
 def count_terms(text: str) -> Counter[str]:
     """Stemmed content terms of a text with their counts."""
-    counts: Counter[str] = Counter()
-    for token in normalise_text(text).split():
-        if token in STOPWORDS or (len(token) == 1 and not token.isdigit()):
-            continue
-        counts[stem_token(token)] += 1
+    counts = Counter(stem_all(normalise_text(text)))
+    counts.pop("", None)  # stopwords
     return counts
 
 
@@ -65,17 +64,18 @@ def extract_entities(text: str) -> tuple[str, ...]:
     Without a tagger this is the cheap proxy for names: in running text a
     capital inside a sentence marks a person, place or organisation.
     """
-    found: Counter[str] = Counter()
+    capitals = []
     sentence_start = True
     for word in _WORD.findall(text):
         if word in _SENTENCE_END:
             sentence_start = True
             continue
-        if word[0].isupper() and not sentence_start:
-            stems = count_terms(word)
-            if stems:
-                found[next(iter(stems))] += 1
+        if not sentence_start and word[0].isupper():
+            capitals.append(word)
         sentence_start = False
+    if not capitals:
+        return ()
+    found = count_terms(" ".join(capitals))
     return tuple(e for e, _ in found.most_common(ENTITY_LIMIT))
 
 
@@ -103,7 +103,7 @@ def build_body_features(
     if not counts:
         return None
     idf.observe(counts)
-    weighted = {t: (1.0 + math.log(c)) * idf(t) for t, c in counts.items()}
+    weighted = idf.weigh(counts)
     best = sorted(weighted, key=weighted.__getitem__, reverse=True)[:VECTOR_TERMS]
     norm = math.sqrt(sum(weighted[t] ** 2 for t in best)) or 1.0
     return BodyFeatures(
@@ -142,6 +142,21 @@ class IdfLookup:
     def __call__(self, term: str) -> float:
         return math.log((self.size + 1.0) / (self.df.get(term, 0) + 1.0)) + 1.0
 
+    def weigh(self, counts: Counter[str]) -> dict[str, float]:
+        """Sublinear tf times IDF for every term of an article."""
+        top = math.log(self.size + 1.0) + 1.0
+        get = self.df.get
+        log = _log
+        return {t: (1.0 + log(c)) * (top - log(get(t, 0) + 1)) for t, c in counts.items()}
+
+
+_LOGS = [0.0] + [math.log(i) for i in range(1, 4096)]
+
+
+def _log(n: int) -> float:
+    """log of a positive count, from a table for the small ones that dominate."""
+    return _LOGS[n] if n < 4096 else math.log(n)
+
 
 @dataclass(slots=True)
 class BodyProfile:
@@ -153,6 +168,18 @@ class BodyProfile:
     entities: Counter[str] = field(default_factory=Counter)
     entity_norm2: float = 0.0
     years: Counter[str] = field(default_factory=Counter)
+    # (members, names) of the last defining-names computation: reused until the
+    # story changes, since every article compared with the story asks for it.
+    _defining: tuple[int, tuple[str, ...]] = (-1, ())
+
+    def defining_entities(self) -> tuple[str, ...]:
+        """The story's defining names: of its top five, those half its articles carry."""
+        members, names = self._defining
+        if members != self.members:
+            need = 0.5 * self.members
+            names = tuple(e for e, c in self.entities.most_common(5) if c >= need)
+            self._defining = (self.members, names)
+        return names
 
     def add(self, body: BodyFeatures, sign: int = 1) -> None:
         """Add (or with ``sign=-1`` remove) one member's body features."""
@@ -181,12 +208,18 @@ class BodyProfile:
             for year in [y for y in body.years if self.years[y] <= 0]:
                 del self.years[year]
         self.members += sign
+        self._defining = (-1, ())
 
 
-def cosine(body: BodyFeatures, other: BodyFeatures) -> float:
-    """Cosine of two articles' stored body vectors."""
-    weights = dict(zip(other.terms, other.weights, strict=True))
-    return sum(w * weights.get(t, 0.0) for t, w in zip(body.terms, body.weights, strict=True))
+def vector_of(body: BodyFeatures) -> dict[str, float]:
+    """An article's stored vector as a dict, built once per comparison round."""
+    return dict(zip(body.terms, body.weights, strict=True))
+
+
+def cosine(vector: dict[str, float], other: BodyFeatures) -> float:
+    """Cosine of an article's vector (see :func:`vector_of`) and another's stored one."""
+    dot: float = sum(map(mul, map(vector.get, other.terms, repeat(0.0)), other.weights))
+    return dot
 
 
 def compare_body(body: BodyFeatures, profile: BodyProfile, link: float) -> tuple[float, ...]:
@@ -195,17 +228,14 @@ def compare_body(body: BodyFeatures, profile: BodyProfile, link: float) -> tuple
     ``link`` is the best cosine between the article and one of the story's
     articles among the candidates.
     """
-    centroid = profile.centroid
-    dot = sum(w * centroid.get(t, 0.0) for t, w in zip(body.terms, body.weights, strict=True))
+    dot: float = sum(map(mul, map(profile.centroid.get, body.terms, repeat(0.0)), body.weights))
     centroid_cos = dot / math.sqrt(profile.norm2) if profile.norm2 > 1e-12 else 0.0
     entities = profile.entities
     entity_cos = sig_missing = top_missing = 0.0
     if body.entities and entities:
         shared = sum(entities.get(e, 0) for e in body.entities)
         entity_cos = shared / math.sqrt(len(body.entities) * profile.entity_norm2)
-        # The story's defining names: carried by at least half of its articles.
-        need = 0.5 * profile.members
-        defining = [e for e, c in entities.most_common(5) if c >= need]
+        defining = profile.defining_entities()
         if defining:
             have = set(body.entities)
             sig_missing = sum(e not in have for e in defining) / len(defining)

@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from processors.stories.body import compare_body, cosine
+from processors.stories.body import compare_body, cosine, vector_of
 from processors.stories.features import TextFeatures
 from processors.stories.model import StoryModels, load_models
 from processors.stories.score import PairScore, score_pair
@@ -172,14 +172,15 @@ def decide(
     per_story: dict[str, tuple[PairScore, Entry]] = {}
     neighbours: Counter[str] = Counter()
     links: dict[str, float] = {}
+    q_vector = None if q.body is None else vector_of(q.body)
     floor, threshold, near = cfg.summary_floor, cfg.story_threshold, cfg.neighbour_terms
     for _, cand in found:
         features = cand.features
         pair = score_pair(q, features, summary_weights, mass, cand.summary_mass, floor, threshold)
         if pair.conflict:
             continue
-        if q.body is not None and features.body is not None:
-            link = cosine(q.body, features.body)
+        if q_vector is not None and features.body is not None:
+            link = cosine(q_vector, features.body)
             if link > links.get(cand.story_id, 0.0):
                 links[cand.story_id] = link
         if best_copy is None or pair.copy > best_copy[0].copy:

@@ -116,8 +116,8 @@ _STEMS: dict[str, str] = {}
 _STEMS_CAP = 500_000
 
 
-def collect_terms(normalised: str) -> dict[str, None]:
-    """Content terms of a normalised text as dict keys (first-sight order)."""
+def stem_all(normalised: str) -> list[str]:
+    """The stem of every token of a normalised text, "" for a stopword."""
     stems = _STEMS
     if len(stems) > _STEMS_CAP:
         stems.clear()
@@ -130,9 +130,14 @@ def collect_terms(normalised: str) -> dict[str, None]:
                 tok = tokens[i]
                 stop = tok in STOPWORDS or (len(tok) == 1 and not tok.isdigit())
                 mapped[i] = stems[tok] = "" if stop else stem_token(tok)
-    terms = dict.fromkeys(mapped)
+    return mapped  # type: ignore[return-value]  # the None holes were filled above
+
+
+def collect_terms(normalised: str) -> dict[str, None]:
+    """Content terms of a normalised text as dict keys (first-sight order)."""
+    terms = dict.fromkeys(stem_all(normalised))
     terms.pop("", None)  # stopwords
-    return terms  # type: ignore[return-value]  # the None holes were filled above
+    return terms
 
 
 def extract_terms(normalised: str) -> list[str]:

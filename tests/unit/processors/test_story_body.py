@@ -58,9 +58,7 @@ BRITAIN = (
 
 def article(aid: str, title: str, body: str, minutes: int, source: str) -> Article:
     when = T0 + timedelta(minutes=minutes)
-    return Article(
-        id=aid, title=title, body=body, source=source, published=when, fetched_at=when
-    )
+    return Article(id=aid, title=title, body=body, source=source, published=when, fetched_at=when)
 
 
 def test_entities_are_capitals_inside_sentences_most_frequent_first() -> None:
