@@ -67,6 +67,9 @@ class DedupConfig:
     # Window entries compared with an article that has a body (more than for a
     # headline: a full-text story's articles share fewer title words).
     body_candidates: int = 12
+    # Whether the headline rules (pair, signature, neighbours) also decide for an
+    # article with full text, before the full-text model.
+    title_rules_for_full_text: bool = True
     # The fitted models; None reads the shipped processors/stories/model.json.
     models: StoryModels | None = None
 
@@ -199,7 +202,9 @@ def decide(
         root = cand.duplicate_of or cand.article_id
         score = round(pair.copy, 1)
         return Decision(cand, root, score, f"copy of {root}: similarity {score}", *extra)
-    if ranked and ranked[0][0].story >= cfg.story_threshold:
+    # For full text the model weighs the title evidence itself (title_score).
+    title_rules = q.body is None or cfg.title_rules_for_full_text
+    if title_rules and ranked and ranked[0][0].story >= cfg.story_threshold:
         pair, cand = ranked[0]
         score = round(pair.story, 1)
         reason = (
@@ -208,7 +213,7 @@ def decide(
         )
         return Decision(cand, None, score, reason, *extra)
     best_signature: tuple[float, list[str], PairScore, Entry] | None = None
-    for pair, cand in ranked if len(index) >= cfg.signature_min_window else ():
+    for pair, cand in ranked if title_rules and len(index) >= cfg.signature_min_window else ():
         # A story whose best match shares fewer title terms than a signature needs
         # cannot pass; skipping it saves the profile lookups.
         if pair.shared_terms < cfg.signature_terms:
@@ -224,7 +229,7 @@ def decide(
         )
         return Decision(cand, None, round(pair.story, 1), reason, *extra)
     total = sum(neighbours.values())
-    if total >= cfg.neighbour_min:
+    if title_rules and total >= cfg.neighbour_min:
         story_id, count = neighbours.most_common(1)[0]
         allowed = {c.story_id for _, c in ranked}
         if count >= cfg.neighbour_share * total and story_id in allowed:
