@@ -1,4 +1,4 @@
-"""Fit the same-story models on labelled sets and write them as data.
+"""Fit the full-text same-story model on labelled sets and write it as data.
 
 Usage::
 
@@ -7,13 +7,14 @@ Usage::
 Each DATA is a labelled story set (see ``bench/story_sets.py``). The clusterer
 runs through every set with the gold story forced (``assign(place_in=...)``),
 so each article is compared with the stories as they really stood; every
-(article, candidate story) pair becomes a training row of its kind (full text
-or headline only), labelled by whether the story is the article's gold story.
-A weighted logistic regression per kind (each set weighs the same, whatever
-its size) gives the weights. Each threshold is then the lowest probability at
-which the online clusterer keeps mean B3 precision at or above
-``--min-precision`` over the sets (and arrival orders) mostly of that kind:
-precision comes first. ``--write`` stores both in ``processors/stories/model.json``.
+(article, candidate story) pair with full text becomes a training row,
+labelled by whether the story is the article's gold story. A weighted
+logistic regression (each set weighs the same, whatever its size) gives the
+weights. The threshold is then the lowest probability at which the online
+clusterer keeps mean B3 precision at or above ``--min-precision`` over the
+full-text sets and arrival orders: precision comes first. Headline-only sets
+(UCI) are still run through with the model in place, to show it leaves them
+as they were. ``--write`` stores the model in ``processors/stories/model.json``.
 """
 
 from __future__ import annotations
@@ -28,26 +29,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.story_sets import Labelled, load_set, score_b3
 from processors.stories.clusterer import DedupConfig, StoryClusterer
-from processors.stories.model import FEATURES, MODEL_PATH, Kind, StoryModel, StoryModels
+from processors.stories.model import FEATURES, MODEL_PATH, StoryModel
 
 Row = tuple[tuple[float, ...], int, float]
 Example = tuple[tuple[float, ...], int]
 
 
-def never(kind: Kind) -> StoryModel:
-    """A model of that kind whose threshold no probability reaches."""
-    return StoryModel((0.0,) * len(FEATURES[kind]), 0.0, 2.0)
-
-
-def collect_rows(rows: Sequence[Labelled]) -> dict[Kind, list[Example]]:
-    """Teacher-forced evidence rows of one labelled set, by kind."""
+def collect_rows(rows: Sequence[Labelled]) -> list[Example]:
+    """Teacher-forced full-text evidence rows of one labelled set."""
     clusterer = StoryClusterer()
-    out: dict[Kind, list[Example]] = {"full_text": [], "headline": []}
+    out: list[Example] = []
     for article, gold in rows:
         verdict = clusterer.assign(article, place_in=gold)
-        for story, features in verdict.evidence:
-            kind: Kind = "full_text" if len(features) == len(FEATURES["full_text"]) else "headline"
-            out[kind].append((features, int(story == gold)))
+        out.extend((features, int(story == gold)) for story, features in verdict.evidence)
     return out
 
 
@@ -91,19 +85,15 @@ def solve(matrix: list[list[float]], rhs: list[float]) -> list[float]:
     return [m[i][n] / m[i][i] if m[i][i] else 0.0 for i in range(n)]
 
 
-def evaluate(rows: Sequence[Labelled], models: StoryModels) -> tuple[float, float, float]:
-    """B3 of the online clusterer with these models."""
-    clusterer = StoryClusterer(DedupConfig(models=models))
+def evaluate(rows: Sequence[Labelled], model: StoryModel) -> tuple[float, float, float]:
+    """B3 of the online clusterer with this model."""
+    clusterer = StoryClusterer(DedupConfig(model=model))
     pred = [clusterer.assign(article).story_id for article, _ in rows]
     return score_b3(pred, [gold for _, gold in rows])
 
 
 def pick_threshold(
-    kind: Kind,
-    fitted: StoryModel,
-    other: StoryModels,
-    sets: Sequence[tuple[str, list[Labelled]]],
-    min_precision: float,
+    fitted: StoryModel, sets: Sequence[tuple[str, list[Labelled]]], min_precision: float
 ) -> StoryModel | None:
     """The lowest threshold (0.01 steps) keeping mean B3 precision; None if none.
 
@@ -111,38 +101,33 @@ def pick_threshold(
     can sit below the bar from the headline rules alone, whatever the model does.
     """
 
-    def worst(threshold: float) -> float:
+    def mean_precision(threshold: float) -> float:
         model = StoryModel(fitted.weights, fitted.bias, threshold)
-        models = (
-            StoryModels(model, other.headline)
-            if kind == "full_text"
-            else StoryModels(other.full_text, model)
-        )
-        scores = [evaluate(labelled, models) for _, labelled in sets]
+        scores = [evaluate(labelled, model) for _, labelled in sets]
         mean_p = sum(s[0] for s in scores) / len(scores)
         mean_f1 = sum(s[2] for s in scores) / len(scores)
         low = min(s[0] for s in scores)
         print(
-            f"  {kind} threshold {threshold:.2f}: mean P {mean_p:.3f} (worst {low:.3f}), "
+            f"  threshold {threshold:.2f}: mean P {mean_p:.3f} (worst {low:.3f}), "
             f"mean F1 {mean_f1:.3f}"
         )
         return mean_p
 
     # Coarse steps up, then fine steps back down: precision rises with the threshold.
     steps = [*range(50, 100, 5), 97, 99]
-    coarse = next((t / 100 for t in steps if worst(t / 100) >= min_precision), None)
+    coarse = next((t / 100 for t in steps if mean_precision(t / 100) >= min_precision), None)
     if coarse is None:
         return None
     best = coarse
     for t in range(round(coarse * 100) - 1, round(coarse * 100) - 5, -1):
-        if t < 50 or worst(t / 100) < min_precision:
+        if t < 50 or mean_precision(t / 100) < min_precision:
             break
         best = t / 100
     return StoryModel(fitted.weights, fitted.bias, best)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Fit, pick the thresholds, print the figures, optionally write the models."""
+    """Fit, pick the threshold, print the figures, optionally write the model."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("data", type=Path, nargs="+")
     parser.add_argument("--seeds", default="0,1,2", help="arrival orders for sets without times")
@@ -150,39 +135,32 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--write", action="store_true", help=f"write {MODEL_PATH}")
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
-    sets: list[tuple[str, list[Labelled]]] = []
+    rows: list[Row] = []
+    full_text: list[tuple[str, list[Labelled]]] = []
+    headline: list[tuple[str, list[Labelled]]] = []
     for path in args.data:
         for seed in seeds if path.suffix != ".csv" else [0]:
-            sets.append((f"{path.name}#{seed}", load_set(path, seed)))
-    rows: dict[Kind, list[Row]] = {"full_text": [], "headline": []}
-    applies: dict[Kind, list[tuple[str, list[Labelled]]]] = {"full_text": [], "headline": []}
-    for name, labelled in sets:
-        by_kind = collect_rows(labelled)
-        for kind, found in by_kind.items():
-            positives = sum(y for _, y in found)
-            print(f"{name}: {kind}: {len(found)} pairs, {positives} same-story")
-            if positives >= 20:
-                weight = 1000.0 / len(found)
-                rows[kind].extend((f, y, weight) for f, y in found)
-            # The threshold is judged on the sets mostly of this kind.
-            if 2 * len(found) > sum(len(v) for v in by_kind.values()):
-                applies[kind].append((name, labelled))
-    chosen = StoryModels(never("full_text"), never("headline"))
-    for kind in ("headline", "full_text"):
-        if not rows[kind]:
-            raise SystemExit(f"no {kind} pairs: give at least one set of that shape")
-        w = fit_logistic(rows[kind])
-        fitted = StoryModel(tuple(w[:-1]), w[-1], 2.0)
-        shown = ", ".join(f"{n}={v:.2f}" for n, v in zip(FEATURES[kind], w, strict=False))
-        print(f"{kind} weights: {shown}, bias={w[-1]:.2f}")
-        model = pick_threshold(kind, fitted, chosen, applies[kind], args.min_precision)
-        if model is None:
-            raise SystemExit(f"no {kind} threshold keeps precision >= {args.min_precision}")
-        print(f"{kind}: chosen threshold {model.threshold:.2f}")
-        if kind == "headline":
-            chosen = StoryModels(chosen.full_text, model)
-        else:
-            chosen = StoryModels(model, chosen.headline)
+            name, labelled = f"{path.name}#{seed}", load_set(path, seed)
+            found = collect_rows(labelled)
+            print(f"{name}: {len(found)} full-text pairs, {sum(y for _, y in found)} same-story")
+            if 2 * len(found) >= len(labelled):
+                rows.extend((f, y, 1000.0 / len(found)) for f, y in found)
+                full_text.append((name, labelled))
+            else:
+                headline.append((name, labelled))
+    if not rows:
+        raise SystemExit("no full-text set given: the model has nothing to learn from")
+    w = fit_logistic(rows)
+    fitted = StoryModel(tuple(w[:-1]), w[-1], 2.0)
+    shown = ", ".join(f"{n}={v:.2f}" for n, v in zip(FEATURES, w, strict=False))
+    print(f"weights: {shown}, bias={w[-1]:.2f}")
+    chosen = pick_threshold(fitted, full_text, args.min_precision)
+    if chosen is None:
+        raise SystemExit(f"no threshold keeps precision >= {args.min_precision}")
+    print(f"chosen threshold {chosen.threshold:.2f}")
+    for name, labelled in headline:
+        p, r, f1 = evaluate(labelled, chosen)
+        print(f"{name} (headline-only) with the model: B3 P {p:.3f} R {r:.3f} F1 {f1:.3f}")
     if args.write:
         MODEL_PATH.write_text(chosen.to_json(), encoding="utf-8")
         print(f"wrote {MODEL_PATH}")

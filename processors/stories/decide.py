@@ -6,9 +6,9 @@ Rules, tried in order, each explained in the verdict's ``reason``:
 2. pair: the best candidate's same-story score reaches ``story_threshold``;
 3. signature: the article carries the story's signature terms (see DedupConfig);
 4. neighbours: nearly all close candidates belong to one story;
-5. model: the fitted model of :mod:`processors.stories.model` for the
-   article's kind (full text, or headline only) over its evidence against each
-   candidate story's profile reaches its threshold.
+5. full text: for an article with a body, the fitted model of
+   :mod:`processors.stories.model` over body, name, year and title evidence
+   against each candidate story's profile reaches its threshold.
 
 Candidates whose numbers or countries conflict with the article's never count,
 and a story none of whose articles names the article's country is skipped.
@@ -16,14 +16,13 @@ and a story none of whose articles names the article's country is skipped.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from processors.stories.body import compare_body, cosine, vector_of
 from processors.stories.features import TextFeatures
-from processors.stories.model import StoryModels, load_models
+from processors.stories.model import StoryModel, load_model
 from processors.stories.score import PairScore, score_pair
 from processors.stories.window import Entry, Story, WindowIndex
 
@@ -70,8 +69,8 @@ class DedupConfig:
     # Whether the headline rules (pair, signature, neighbours) also decide for an
     # article with full text, before the full-text model.
     title_rules_for_full_text: bool = True
-    # The fitted models; None reads the shipped processors/stories/model.json.
-    models: StoryModels | None = None
+    # The fitted full-text model; None reads the shipped processors/stories/model.json.
+    model: StoryModel | None = None
 
 
 class Decision(NamedTuple):
@@ -110,15 +109,15 @@ def match_signature(
     return len(shared) + sum(story.terms[t] for t in shared) / story.members, shared
 
 
-_SHIPPED: list[StoryModels] = []
+_SHIPPED: list[StoryModel] = []
 
 
-def story_models(cfg: DedupConfig) -> StoryModels:
-    """The configured models, or the shipped ones (read once)."""
-    if cfg.models is not None:
-        return cfg.models
+def story_model(cfg: DedupConfig) -> StoryModel:
+    """The configured model, or the shipped one (read once)."""
+    if cfg.model is not None:
+        return cfg.model
     if not _SHIPPED:
-        _SHIPPED.append(load_models())
+        _SHIPPED.append(load_model())
     return _SHIPPED[0]
 
 
@@ -127,30 +126,19 @@ def gather_evidence(
     ranked: list[tuple[PairScore, Entry]],
     links: dict[str, float],
     stories: dict[str, Story],
-    idf: dict[str, float],
 ) -> tuple[tuple[str, tuple[float, ...]], ...]:
-    """The model features of the article against each candidate story.
-
-    Full-text features when the article has a body (and the story has
-    full-text members), headline features otherwise.
-    """
-    out = []
+    """Full-text features of the article against each candidate story with a body."""
     body = q.body
-    title_mass = sum(idf.get(t, 0.0) for t in q.title_terms)
+    if body is None:
+        return ()
+    out = []
     for pair, cand in ranked:
-        story = stories[cand.story_id]
+        profile = stories[cand.story_id].body
+        if profile.members <= 0:
+            continue
+        features = compare_body(body, profile, links.get(cand.story_id, 0.0))
         title = (min(1.0, pair.shared_terms / 6.0), pair.story / 100.0)
-        if body is not None:
-            if story.body.members <= 0:
-                continue
-            features = compare_body(body, story.body, links.get(cand.story_id, 0.0))
-            out.append((cand.story_id, (*features, *title)))
-        elif title_mass > 0 and story.members > 0:
-            terms, members = story.terms, story.members
-            carried = sum(idf.get(t, 0.0) * terms.get(t, 0) for t in q.title_terms)
-            share = carried / (members * title_mass)
-            size = min(1.0, math.log1p(members) / 5.0)
-            out.append((cand.story_id, (share, pair.story / 100.0, title[0], size)))
+        out.append((cand.story_id, features + title))
     return tuple(out)
 
 
@@ -195,7 +183,7 @@ def decide(
             per_story[cand.story_id] = (pair, cand)
     ranked = sorted(per_story.values(), key=lambda pe: pe[0].story, reverse=True)
     ranked = [(p, c) for p, c in ranked if not story_conflict(q, stories[c.story_id])]
-    evidence = gather_evidence(q, ranked, links, stories, idf) if always_evidence else ()
+    evidence = gather_evidence(q, ranked, links, stories) if always_evidence else ()
     extra = (summary_weights, mass, evidence)
     if best_copy is not None and best_copy[0].copy >= cfg.duplicate_threshold:
         pair, cand = best_copy
@@ -236,20 +224,20 @@ def decide(
             pair, cand = per_story[story_id]
             reason = f"same story as {cand.article_id}: {count} of {total} close neighbours"
             return Decision(cand, None, round(pair.story, 1), reason, *extra)
-    if ranked:
+    if q.body is not None and ranked:
         if not always_evidence:
-            evidence = gather_evidence(q, ranked, links, stories, idf)
+            evidence = gather_evidence(q, ranked, links, stories)
             extra = (summary_weights, mass, evidence)
-        models = story_models(cfg)
-        model = models.headline if q.body is None else models.full_text
+        model = story_model(cfg)
         scored = [(model.probability(f), sid, f) for sid, f in evidence]
         if scored:
             p, story_id, f = max(scored)
             if p >= model.threshold:
                 pair, cand = per_story[story_id]
-                kind = "headline" if q.body is None else "full-text"
-                shown = ", ".join(f"{x:.2f}" for x in f)
-                reason = f"same story as {cand.article_id}: {kind} model p={p:.2f} ({shown})"
+                reason = (
+                    f"same story as {cand.article_id}: full-text model p={p:.2f} "
+                    f"(centroid {f[0]:.2f}, closest {f[1]:.2f}, names {f[2]:.2f})"
+                )
                 return Decision(cand, None, round(100 * p, 1), reason, *extra)
     best = ranked[0][0].story if ranked else 0.0
     reason = f"new story: best same-story score {best:.1f} below {cfg.story_threshold}"

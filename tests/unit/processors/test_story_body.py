@@ -17,7 +17,7 @@ from processors.stories.body import (
     extract_entities,
 )
 from processors.stories.clusterer import StoryClusterer
-from processors.stories.model import FEATURES, MODEL_PATH, load_models
+from processors.stories.model import FEATURES, MODEL_PATH, load_model
 from wirewatch.events import Article
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -122,16 +122,15 @@ def test_profile_add_then_remove_leaves_nothing() -> None:
 
 
 def test_shipped_model_matches_the_code(tmp_path: Path) -> None:
-    models = load_models()
-    for kind, model in (("full_text", models.full_text), ("headline", models.headline)):
-        assert len(model.weights) == len(FEATURES[kind])  # type: ignore[index]
-        assert 0.5 <= model.threshold < 1.0
+    model = load_model()
+    assert len(model.weights) == len(FEATURES)
+    assert 0.5 <= model.threshold < 1.0
     data = json.loads(MODEL_PATH.read_text())
-    data["full_text"]["features"] = data["full_text"]["features"][::-1]
+    data["features"] = data["features"][::-1]
     wrong = tmp_path / "model.json"
     wrong.write_text(json.dumps(data))
     with pytest.raises(ValueError, match="do not match"):
-        load_models(wrong)
+        load_model(wrong)
 
 
 def test_same_event_in_other_words_joins_and_another_event_of_its_kind_does_not() -> None:
