@@ -49,6 +49,9 @@ class BodyFeatures:
     weights: tuple[float, ...]  # their L2-normalised tf-idf weights at admission
     entities: tuple[str, ...]  # most frequent first
     years: frozenset[str]
+    # Every term of the article, L2-normalised: the query side of a comparison
+    # reads the whole lead, while the window keeps only ``terms``. Not persisted.
+    full: dict[str, float] | None = field(default=None, compare=False)
 
 
 def count_terms(text: str) -> Counter[str]:
@@ -106,11 +109,13 @@ def build_body_features(
     weighted = idf.weigh(counts)
     best = sorted(weighted, key=weighted.__getitem__, reverse=True)[:VECTOR_TERMS]
     norm = math.sqrt(sum(weighted[t] ** 2 for t in best)) or 1.0
+    full_norm = math.sqrt(sum(w * w for w in weighted.values())) or 1.0
     return BodyFeatures(
         terms=tuple(best),
         weights=tuple(weighted[t] / norm for t in best),
         entities=extract_entities(text),
         years=frozenset(_YEAR.findall(text)),
+        full={t: w / full_norm for t, w in weighted.items()},
     )
 
 
@@ -212,7 +217,9 @@ class BodyProfile:
 
 
 def vector_of(body: BodyFeatures) -> dict[str, float]:
-    """An article's stored vector as a dict, built once per comparison round."""
+    """An article's query vector: its whole lead, or (restored) its stored terms."""
+    if body.full is not None:
+        return body.full
     return dict(zip(body.terms, body.weights, strict=True))
 
 
@@ -228,7 +235,11 @@ def compare_body(body: BodyFeatures, profile: BodyProfile, link: float) -> tuple
     ``link`` is the best cosine between the article and one of the story's
     articles among the candidates.
     """
-    dot: float = sum(map(mul, map(profile.centroid.get, body.terms, repeat(0.0)), body.weights))
+    if body.full is not None:
+        query = body.full
+        dot: float = sum(map(mul, map(profile.centroid.get, query, repeat(0.0)), query.values()))
+    else:
+        dot = sum(map(mul, map(profile.centroid.get, body.terms, repeat(0.0)), body.weights))
     centroid_cos = dot / math.sqrt(profile.norm2) if profile.norm2 > 1e-12 else 0.0
     entities = profile.entities
     entity_cos = sig_missing = top_missing = 0.0

@@ -235,6 +235,12 @@ class StoryClusterer:
         source_added = bool(source) and source not in story.sources
         if source_added:
             story.sources.append(source)
+        if features.body is not None and features.body.full is not None:
+            # The window keeps only the strongest terms; the whole-lead vector
+            # served this article's own comparisons.
+            features = dataclasses.replace(
+                features, body=dataclasses.replace(features.body, full=None)
+            )
         story.add_member(features)
         indexed = self._pick_indexed(features, decision.summary_weights)
         entry = Entry(

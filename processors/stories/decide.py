@@ -123,21 +123,30 @@ def story_model(cfg: DedupConfig) -> StoryModel:
 
 def gather_evidence(
     q: TextFeatures,
-    ranked: list[tuple[PairScore, Entry]],
+    candidates: list[tuple[PairScore, Entry]],
+    vetoed: set[str],
     links: dict[str, float],
     stories: dict[str, Story],
 ) -> tuple[tuple[str, tuple[float, ...]], ...]:
-    """Full-text features of the article against each candidate story with a body."""
+    """Full-text features of the article against each candidate story with a body.
+
+    ``vetoed`` names the stories a headline veto (numbers, places, names) kept
+    from the headline rules; for the model that is a feature, not a verdict.
+    """
     body = q.body
     if body is None:
         return ()
     out = []
-    for pair, cand in ranked:
+    for pair, cand in candidates:
         profile = stories[cand.story_id].body
         if profile.members <= 0:
             continue
         features = compare_body(body, profile, links.get(cand.story_id, 0.0))
-        title = (min(1.0, pair.shared_terms / 6.0), pair.story / 100.0)
+        title = (
+            min(1.0, pair.shared_terms / 6.0),
+            pair.story / 100.0,
+            float(cand.story_id in vetoed),
+        )
         out.append((cand.story_id, features + title))
     return tuple(out)
 
@@ -163,17 +172,22 @@ def decide(
     per_story: dict[str, tuple[PairScore, Entry]] = {}
     neighbours: Counter[str] = Counter()
     links: dict[str, float] = {}
+    vetoed: dict[str, tuple[PairScore, Entry]] = {}
     q_vector = None if q.body is None else vector_of(q.body)
     floor, threshold, near = cfg.summary_floor, cfg.story_threshold, cfg.neighbour_terms
     for _, cand in found:
         features = cand.features
         pair = score_pair(q, features, summary_weights, mass, cand.summary_mass, floor, threshold)
-        if pair.conflict:
-            continue
         if q_vector is not None and features.body is not None:
             link = cosine(q_vector, features.body)
             if link > links.get(cand.story_id, 0.0):
                 links[cand.story_id] = link
+        if pair.conflict:
+            # A headline veto is one more piece of evidence for the full-text
+            # model (a long first sentence carries numbers and names that a
+            # report of the same event need not repeat).
+            vetoed.setdefault(cand.story_id, (pair, cand))
+            continue
         if best_copy is None or pair.copy > best_copy[0].copy:
             best_copy = (pair, cand)
         if pair.shared_terms >= near:
@@ -182,8 +196,17 @@ def decide(
         if held is None or pair.story > held[0].story:
             per_story[cand.story_id] = (pair, cand)
     ranked = sorted(per_story.values(), key=lambda pe: pe[0].story, reverse=True)
-    ranked = [(p, c) for p, c in ranked if not story_conflict(q, stories[c.story_id])]
-    evidence = gather_evidence(q, ranked, links, stories) if always_evidence else ()
+    # A story is vetoed when all its candidates are, or its countries rule it out.
+    for story_id in [s for s in vetoed if s in per_story]:
+        del vetoed[story_id]
+    for pair, cand in ranked:
+        if story_conflict(q, stories[cand.story_id]):
+            vetoed[cand.story_id] = (pair, cand)
+    ranked = [(p, c) for p, c in ranked if c.story_id not in vetoed]
+    body_candidates = [*ranked, *vetoed.values()]
+    evidence: tuple[tuple[str, tuple[float, ...]], ...] = ()
+    if always_evidence:
+        evidence = gather_evidence(q, body_candidates, set(vetoed), links, stories)
     extra = (summary_weights, mass, evidence)
     if best_copy is not None and best_copy[0].copy >= cfg.duplicate_threshold:
         pair, cand = best_copy
@@ -224,16 +247,16 @@ def decide(
             pair, cand = per_story[story_id]
             reason = f"same story as {cand.article_id}: {count} of {total} close neighbours"
             return Decision(cand, None, round(pair.story, 1), reason, *extra)
-    if q.body is not None and ranked:
+    if q.body is not None and body_candidates:
         if not always_evidence:
-            evidence = gather_evidence(q, ranked, links, stories)
+            evidence = gather_evidence(q, body_candidates, set(vetoed), links, stories)
             extra = (summary_weights, mass, evidence)
         model = story_model(cfg)
         scored = [(model.probability(f), sid, f) for sid, f in evidence]
         if scored:
             p, story_id, f = max(scored)
             if p >= model.threshold:
-                pair, cand = per_story[story_id]
+                pair, cand = per_story.get(story_id) or vetoed[story_id]
                 reason = (
                     f"same story as {cand.article_id}: full-text model p={p:.2f} "
                     f"(centroid {f[0]:.2f}, closest {f[1]:.2f}, names {f[2]:.2f})"

@@ -22,6 +22,7 @@ FEATURES = (
     "year_conflict",  # the story's years and the article's do not meet
     "title_shared",  # shared title terms with the closest article, /6, capped at 1
     "title_score",  # the pairwise same-story score of processors.stories.score, /100
+    "title_conflict",  # a headline veto (numbers, places, names) holds against the story
 )
 MODEL_PATH = Path(__file__).with_name("model.json")
 
