@@ -60,8 +60,8 @@ class SeekFirstRecovery(Recovery):
             return
         sources = {tp for tp in assignment if not self._is_changelog_tp(tp)}
         if assignment:
-            # Still paused: nothing is fetched from them while the seek awaits
-            # the committed offsets.
+            # Still paused: Faust hands the streams nothing of them while the
+            # seek awaits the committed offsets (see SnapshotFetchConsumer).
             self.log.info("Seek stream partitions to committed offsets.")
             await self._wait(consumer.perform_seek(), timeout=app.conf.broker_request_timeout)
         self.completed.set()
