@@ -1,9 +1,13 @@
-"""Records on news.raw that cannot be read are set aside as poison with the reason, and skipped.
+"""Records on news.raw that cannot be read are counted, set aside as poison, and skipped.
 
-Real broker, real Faust worker subprocess: the stage keeps going, the good
-records around the bad ones get their events, and news.raw.poison holds a
-PoisonRecord for each bad one (kind, reason, original bytes), as
-``wirewatch status`` counts them.
+Issue 13's row "processors bad news.raw record": a bad record was only logged
+and skipped, with no metric and no dead letter. Real broker, real Faust worker
+subprocess: the stage keeps going, the good records around the bad ones get
+their events, news.raw.poison holds a PoisonRecord for each bad one (kind,
+reason, original bytes) as ``wirewatch status`` counts them, and the worker's
+/metrics counts them in ``wirewatch_poison_records``. A record that makes the
+pipeline itself raise is isolated the same way; no well-formed article trips a
+real pipeline bug, so tests/unit/processors/test_batch_worker.py covers that.
 """
 
 from __future__ import annotations
@@ -11,14 +15,17 @@ from __future__ import annotations
 import asyncio
 import base64
 import signal
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiokafka import AIOKafkaConsumer
+from prometheus_client.parser import text_string_to_metric_families
 
 from alerts.poison import count_poison
-from tests.support import processor_env, spawn_stage
+from tests.support import free_port, processor_env, spawn_stage
 from wirewatch.events import Article, NewsEvent, PoisonRecord, utcnow
 from wirewatch.kafka import ensure_topics, make_producer
 from wirewatch.settings import KafkaSettings, Settings, load_settings
@@ -35,7 +42,11 @@ async def test_bad_records_are_set_aside_as_poison_and_the_stage_goes_on(
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES)
     namespace = unique_name("poison")
-    env = processor_env(kafka_bootstrap, namespace, rules, tmp_path)
+    metrics_port = free_port()
+    env = {
+        **processor_env(kafka_bootstrap, namespace, rules, tmp_path),
+        "WIREWATCH_METRICS__PROCESSOR_PORT": str(metrics_port),
+    }
     settings = load_settings(kafka=KafkaSettings(bootstrap=kafka_bootstrap, namespace=namespace))
     await ensure_topics(settings.kafka)
     now = utcnow()
@@ -53,6 +64,7 @@ async def test_bad_records_are_set_aside_as_poison_and_the_stage_goes_on(
             await producer.stop()
         events = await read(settings, settings.kafka.topics.events.name, len(good), 120)
         letters = await read(settings, settings.kafka.topics.raw_poison.name, len(BAD), 30)
+        counted = await poll_poison_metric(metrics_port, len(BAD), 30)
         assert proc.poll() is None, log.read_text()[-3000:]
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -66,6 +78,32 @@ async def test_bad_records_are_set_aside_as_poison_and_the_stage_goes_on(
     assert [p.offset for p in poison] == [0, 2, 3]
     counts = await count_poison(settings, settings.kafka.topics.raw_poison.name)
     assert counts == {"unreadable": 1, "invalid": 2}
+    assert counted == {("processor", "unreadable"): 1, ("processor", "invalid"): 2}
+
+
+async def poll_poison_metric(
+    port: int, total: int, timeout_s: float
+) -> dict[tuple[str, str], float]:
+    """The worker's wirewatch_poison_records by (stage, kind), once they add up to ``total``."""
+    counted: dict[tuple[str, str], float] = {}
+    deadline = time.monotonic() + timeout_s
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/metrics") as response:
+                    text = await response.text()
+            except aiohttp.ClientError:
+                text = ""  # the worker has not started serving yet
+            counted = {
+                (sample.labels["stage"], sample.labels["kind"]): sample.value
+                for family in text_string_to_metric_families(text)
+                for sample in family.samples
+                if sample.name == "wirewatch_poison_records_total"
+            }
+            if sum(counted.values()) >= total:
+                break
+            await asyncio.sleep(0.5)
+    return counted
 
 
 async def read(
