@@ -109,6 +109,16 @@ async def setup(
             proc.wait(10)
 
 
+async def wait_for_log(log: Path, text: str, timeout_s: float) -> float | None:
+    """Seconds until ``text`` appears in the worker's log, or None after ``timeout_s``."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout_s:
+        if text in log.read_text(errors="replace"):
+            return time.monotonic() - start
+        await asyncio.sleep(0.05)
+    return None
+
+
 def rule_ids(event: NewsEvent) -> set[str]:
     return {m.rule_id for m in event.matched_rules}
 
@@ -126,9 +136,14 @@ async def test_good_edit_applies_within_2s_bad_edit_keeps_the_last_good_rules(
     assert first.rules_version == hash_content(V1.encode())
     assert rule_ids(first) == {"quakes"}
 
-    # A good edit: live within 2 s on the running worker.
+    # A good edit: live within 2 s on the running worker. The worker swaps in the new
+    # book in the same step as it logs the reload, so a probe sent after the line is
+    # judged by v2.
     write_atomically(rules, V2)
-    await asyncio.sleep(APPLY_WITHIN_S)
+    v1, v2 = hash_content(V1.encode()), hash_content(V2.encode())
+    took = await wait_for_log(log, f"rules reloaded: version {v1} -> {v2}", 30)
+    assert took is not None, log.read_text(errors="replace")[-3000:]
+    assert took <= APPLY_WITHIN_S, f"v2 took {took:.2f} s to go live"
     await produce_articles(settings, [Article(id="probe-v2", title=text, source="Wire B")])
     second = await events.wait_for("probe-v2", 30)
     assert second is not None, log.read_text(errors="replace")[-3000:]
@@ -138,9 +153,11 @@ async def test_good_edit_applies_within_2s_bad_edit_keeps_the_last_good_rules(
         ("threatens", "tariffs")
     }
 
-    # A bad edit: rejected with the `rules check` message, v2 stays active.
+    # A bad edit: rejected with the `rules check` message, v2 stays active. The probe
+    # goes out once the worker has seen (and refused) the edit, or it would prove nothing.
     write_atomically(rules, BAD)
-    await asyncio.sleep(APPLY_WITHIN_S)
+    rejected = await wait_for_log(log, f"rules file {rules} rejected", 30)
+    assert rejected is not None, log.read_text(errors="replace")[-3000:]
     await produce_articles(settings, [Article(id="probe-bad", title=text, source="Wire C")])
     third = await events.wait_for("probe-bad", 30)
     assert third is not None, log.read_text(errors="replace")[-3000:]
