@@ -227,8 +227,16 @@ async def restart_after_kill(
     procs[0].kill()
     procs[0].wait()
     waiting = asyncio.create_task(
+        # The restarted worker sends nothing while it recovers its window, which
+        # takes longer than the reader's usual idle cutoff at a large window.
         consume_until(
-            s, s.kafka.topics.events.name, 1, timeout_s=600, kind="article", from_end=True
+            s,
+            s.kafka.topics.events.name,
+            1,
+            timeout_s=600,
+            kind="article",
+            from_end=True,
+            idle_s=600,
         )
     )
     await asyncio.sleep(2)  # the reader is positioned at the end
