@@ -10,7 +10,6 @@ and the record is read again after a restart.
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -26,8 +25,6 @@ from wirewatch.settings import Settings
 
 log = logging.getLogger(__name__)
 STAGE = "dispatcher"
-_KEEP_BYTES = 64 * 1024
-_REASON_CHARS = 500
 # Errors that say nothing about the record: let them stop the stage, not poison it.
 INFRASTRUCTURE = (KafkaError, OSError)
 
@@ -48,18 +45,7 @@ def read_alert(value: bytes | None) -> AlertDecision | tuple[Kind, str]:
 
 def make_poison(record: Any, kind: Kind, reason: str) -> PoisonRecord:
     """The poison record for a consumed Kafka ``record``."""
-    value = record.value or b""
-    return PoisonRecord(
-        stage=STAGE,
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        kind=kind,
-        reason=reason[:_REASON_CHARS],
-        key_b64=base64.b64encode(record.key or b"").decode()[:_KEEP_BYTES],
-        value_b64=base64.b64encode(value[:_KEEP_BYTES]).decode(),
-        value_size=len(value),
-    )
+    return PoisonRecord.from_consumed(STAGE, record, kind, reason)
 
 
 async def set_aside(store: Store, poison: PoisonRecord) -> None:

@@ -20,8 +20,9 @@ Field changes that a reader could misread bump ``schema_version``.
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -282,6 +283,11 @@ class HealthEvent(_Record):
         return self.condition_id.encode()
 
 
+# What a poison record keeps of the original: enough to debug, never unbounded.
+POISON_REASON_CHARS = 500
+POISON_KEPT_BYTES = 64 * 1024
+
+
 class PoisonRecord(_Record):
     """A record a stage could not read or handle: skipped, and kept here with the reason.
 
@@ -303,3 +309,26 @@ class PoisonRecord(_Record):
     @property
     def key(self) -> bytes:
         return f"{self.topic}|{self.partition}|{self.offset}".encode()
+
+    @classmethod
+    def from_consumed(
+        cls,
+        stage: str,
+        record: Any,
+        kind: Literal["unreadable", "invalid", "crashed"],
+        reason: str,
+    ) -> PoisonRecord:
+        """The poison record for a consumed Kafka record (aiokafka's or Faust's message)."""
+        key: bytes = record.key or b""
+        value: bytes = record.value or b""
+        return cls(
+            stage=stage,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            kind=kind,
+            reason=reason[:POISON_REASON_CHARS],
+            key_b64=base64.b64encode(key[:POISON_KEPT_BYTES]).decode(),
+            value_b64=base64.b64encode(value[:POISON_KEPT_BYTES]).decode(),
+            value_size=len(value),
+        )

@@ -15,7 +15,6 @@ bytes, and skipped: one bad record never stops the stage.
 from __future__ import annotations
 
 import asyncio
-import base64
 import gc
 import logging
 from collections.abc import Iterable, Sequence
@@ -34,8 +33,6 @@ Record = TypeVar("Record", Article, "MatchedArticle")
 
 STAGE = "processor"
 # What a poison record keeps of the reason and of the original bytes.
-MAX_REASON_CHARS = 500
-MAX_KEPT_BYTES = 64 * 1024
 
 
 class MatchedArticle(BaseModel):
@@ -174,18 +171,7 @@ class BatchWorker:
             self.outputs.alerts.send_soon(key=alert.key, value=alert.to_bytes())
 
     def _set_aside(self, message: Any, kind: Any, reason: str) -> None:
-        value: bytes = message.value or b""
-        poison = PoisonRecord(
-            stage=STAGE,
-            topic=message.topic,
-            partition=message.partition,
-            offset=message.offset,
-            kind=kind,
-            reason=reason[:MAX_REASON_CHARS],
-            key_b64=base64.b64encode((message.key or b"")[:MAX_KEPT_BYTES]).decode(),
-            value_b64=base64.b64encode(value[:MAX_KEPT_BYTES]).decode(),
-            value_size=len(value),
-        )
+        poison = PoisonRecord.from_consumed(STAGE, message, kind, reason)
         log.error(
             "%s record at %s[%d]@%d set aside as poison: %s",
             kind,
