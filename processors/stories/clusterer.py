@@ -280,4 +280,9 @@ class StoryClusterer:
         summary = features.summary_terms
         if len(summary) > limit:
             summary = tuple(sorted(summary, key=weights.__getitem__, reverse=True)[:limit])
-        return features.title_terms + summary
+        indexed = features.title_terms + summary
+        body = features.body
+        if body is not None and self.config.index_body_terms:
+            extra = body.terms[: self.config.index_body_terms]
+            indexed += tuple(t for t in extra if t not in indexed)
+        return indexed

@@ -3,10 +3,13 @@
 Rules, tried in order, each explained in the verdict's ``reason``:
 
 1. copy: the best candidate's copy score reaches ``duplicate_threshold``;
-2. pair: the best candidate's same-story score reaches ``story_threshold``;
-3. signature: the article carries the story's signature terms (see DedupConfig);
-4. neighbours: nearly all close candidates belong to one story;
-5. full text: for an article with a body, the fitted model of
+2. for a headline-only article (and for full text only if
+   ``title_rules_for_full_text``), the headline rules:
+
+   - pair: the best candidate's same-story score reaches ``story_threshold``;
+   - signature: the article carries the story's signature terms (see DedupConfig);
+   - neighbours: nearly all close candidates belong to one story;
+3. full text: for an article with a body, the fitted model of
    :mod:`processors.stories.model` over body, name, year and title evidence
    against each candidate story's profile reaches its threshold.
 
@@ -58,17 +61,20 @@ class DedupConfig:
     summary_chars: int = 600
     candidates: int = 6
     postings_scan: int = 32  # newest entries read per query term
-    scan_budget: int = 128  # posting entries read per article, all terms together
-    query_terms: int = 8
+    scan_budget: int = 256  # posting entries read per article, all terms together
+    query_terms: int = 24
     index_summary_terms: int = 8
+    # The strongest body terms an article with full text is indexed and queried
+    # under, beyond its title and summary terms.
+    index_body_terms: int = 16
     # A hard cap keeps memory bounded when a burst fills the time window.
     max_window_articles: int = 250_000
     # Window entries compared with an article that has a body (more than for a
     # headline: a full-text story's articles share fewer title words).
-    body_candidates: int = 12
+    body_candidates: int = 30
     # Whether the headline rules (pair, signature, neighbours) also decide for an
     # article with full text, before the full-text model.
-    title_rules_for_full_text: bool = True
+    title_rules_for_full_text: bool = False
     # The fitted full-text model; None reads the shipped processors/stories/model.json.
     model: StoryModel | None = None
 
@@ -165,7 +171,10 @@ def decide(
     story even when an earlier rule decides (the model fit needs them all).
     """
     limit = cfg.candidates if q.body is None else max(cfg.candidates, cfg.body_candidates)
-    found, idf = index.candidates(q.title_terms + q.summary_terms, limit)
+    query = q.title_terms + q.summary_terms
+    if q.body is not None and cfg.index_body_terms:
+        query += tuple(t for t in q.body.terms[: cfg.index_body_terms] if t not in query)
+    found, idf = index.candidates(query, limit)
     summary_weights = {t: idf[t] for t in q.summary_terms}
     mass = sum(summary_weights.values())
     best_copy: tuple[PairScore, Entry] | None = None

@@ -243,7 +243,6 @@ async def test_a_near_identical_copy_is_a_duplicate_and_alerts_nothing_more(
     assert [a.story_id for a in outcome.alerts].count(first.story_id) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="needs body-aware clustering (issue 11)")
 async def test_the_same_event_in_other_words_joins_the_story_and_alerts_nothing_more(
     outcome: Outcome,
 ) -> None:
