@@ -147,13 +147,16 @@ def gather_evidence(
         profile = stories[cand.story_id].body
         if profile.members <= 0:
             continue
-        features = compare_body(body, profile, links.get(cand.story_id, 0.0))
-        title = (
+        text = compare_body(body, profile, links.get(cand.story_id, 0.0))
+        # In the order of processors.stories.model.FEATURES.
+        features = (
+            *text,
             min(1.0, pair.shared_terms / 6.0),
             pair.story / 100.0,
             float(cand.story_id in vetoed),
+            text[1] * text[2],
         )
-        out.append((cand.story_id, features + title))
+        out.append((cand.story_id, features))
     return tuple(out)
 
 

@@ -23,6 +23,7 @@ FEATURES = (
     "title_shared",  # shared title terms with the closest article, /6, capped at 1
     "title_score",  # the pairwise same-story score of processors.stories.score, /100
     "title_conflict",  # a headline veto (numbers, places, names) holds against the story
+    "link_x_names",  # link_cos times entity_cos: the same words about the same people
 )
 MODEL_PATH = Path(__file__).with_name("model.json")
 
