@@ -48,8 +48,10 @@ class DedupConfig:
     signature_share: float = 0.5
     signature_specificity: float = 0.8
     # Specificity means nothing in a near-empty window (every term looks unique
-    # to its story), so the signature rule waits for this many articles.
-    signature_min_window: int = 500
+    # to its story), so the signature rule waits for this many articles. Not
+    # longer: on 1,000-article slices of UCI, waiting for 500 halved recall
+    # (0.30 -> 0.15 at the same precision), the picture of a fresh start.
+    signature_min_window: int = 100
     # Same event from the neighbourhood: of the candidates sharing at least
     # ``neighbour_terms`` title terms (and at least ``neighbour_min`` of them),
     # ``neighbour_share`` belong to one story.
