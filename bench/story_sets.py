@@ -76,7 +76,7 @@ def load_ecb(path: Path, seed: int) -> list[Labelled]:
 
 def load_replay_jsonl(path: Path, gold_field: str) -> list[Labelled]:
     """Read replay-form JSONL with a gold label per line, in time order."""
-    from processors.replay import parse_article_line
+    from processors.articles_jsonl import parse_article_line
 
     rows: list[Labelled] = []
     with path.open(encoding="utf-8") as fh:

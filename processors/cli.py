@@ -105,14 +105,9 @@ def test_rules(
         return
     from rich.console import Console
 
+    from processors.articles_jsonl import ArticleLineError, read_articles
     from processors.rules import RulesError, load_rules
-    from processors.rules.backtest import (
-        ReadError,
-        explain_lines,
-        read_feed,
-        read_jsonl,
-        render_article,
-    )
+    from processors.rules.backtest import ReadError, explain_lines, read_feed, render_article
     from wirewatch.events import Article
     from wirewatch.terminal import strip_control_chars
 
@@ -138,7 +133,10 @@ def test_rules(
     else:
         assert articles is not None  # noqa: S101 - checked above
         try:
-            items = list(read_jsonl(articles))
+            items = [
+                ReadError(item.where, item.message) if isinstance(item, ArticleLineError) else item
+                for item in read_articles(articles)
+            ]
         except OSError as exc:
             err.print(f"{articles}: cannot read: {exc}", markup=False)
             raise typer.Exit(2) from exc

@@ -6,9 +6,11 @@ decisions) as the stream, in file order, with each article's ``published``
 time as the clock. It is how users backtest clustering thresholds and rules:
 change a setting, replay, diff the output.
 
-Input lines: ``id``, ``title`` (required), ``summary``, ``body`` (the full
+Input lines are read by :mod:`processors.articles_jsonl` (as ``rules test``
+reads them): ``id``, ``title`` (required), ``summary``, ``body`` (the full
 text), ``url``, ``source``, ``published`` (ISO 8601; all but id and title may
-be empty; a line without ``published`` takes the time of the line before it). Output lines, in input
+be empty; a line without ``published`` takes the time of the line before it),
+or a processed event carrying such an ``article``. Output lines, in input
 order: ``id``, ``story_id``, ``duplicate_of``, ``similarity``,
 ``matched_article``, ``reason``, ``new_story``, ``source_count``,
 ``story_sources``, ``matched_rules`` and ``alerts``. A line that cannot be read
@@ -20,26 +22,17 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Annotated, Any
 
 import typer
-from pydantic import ValidationError
 
+from processors.articles_jsonl import ArticleLineError, count_lines, read_articles
 from processors.stories.clusterer import DedupConfig, Verdict
 from wirewatch.events import Article
 from wirewatch.settings import ProcessorSettings
-
-# Lines before the first dated one have no clock of their own.
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-class ReplayInputError(ValueError):
-    """An input line is not a usable article; the message names file and line."""
 
 
 @dataclass(frozen=True)
@@ -51,52 +44,6 @@ class ReplaySummary:
     stories: int
     duplicates: int
     alerts: int
-
-
-def parse_article_line(line: str, where: str, default_time: datetime | None = None) -> Article:
-    """Parse one replay input line (id, title, summary, body, url, source, published)."""
-    try:
-        data: Any = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise ReplayInputError(f"{where}: not JSON: {exc.msg} at column {exc.colno}") from exc
-    if not isinstance(data, dict):
-        raise ReplayInputError(f"{where}: expected a JSON object")
-    for required in ("id", "title"):
-        value = data.get(required)
-        if not isinstance(value, str | int) or not str(value).strip():
-            raise ReplayInputError(f"{where}: missing or empty {required!r}")
-    published_raw = data.get("published") or ""
-    try:
-        published = datetime.fromisoformat(str(published_raw)) if published_raw else None
-    except ValueError as exc:
-        raise ReplayInputError(f"{where}: bad published {published_raw!r}: {exc}") from exc
-    if published is not None and published.tzinfo is None:
-        published = published.replace(tzinfo=UTC)  # feeds that omit the zone mean UTC
-    when = published or default_time or _EPOCH
-    fields = {
-        "id": str(data["id"]),
-        "title": str(data["title"]),
-        "summary": str(data.get("summary") or ""),
-        "body": str(data.get("body") or ""),
-        "url": str(data.get("url") or ""),
-        "source": str(data.get("source") or ""),
-    }
-    try:
-        return Article(**fields, published=when, fetched_at=when)
-    except ValidationError as exc:
-        raise ReplayInputError(f"{where}: {exc.errors()[0]['msg']}") from exc
-
-
-def _read_lines(path: Path) -> Iterator[tuple[int, str]]:
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                yield number, line
-
-
-def _count_lines(path: Path) -> int:
-    with path.open("rb") as handle:
-        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
 
 
 def replay(
@@ -117,7 +64,6 @@ def replay(
     pipeline = build_pipeline(settings or ProcessorSettings(), rulebook)
     errors = duplicates = alerts = articles = 0
     stories: set[str] = set()
-    clock: datetime | None = None
     with ExitStack() as stack:
         out: IO[str] = (
             stack.enter_context(output_path.open("w", encoding="utf-8"))
@@ -126,24 +72,20 @@ def replay(
         )
         bar = stack.enter_context(
             tqdm(
-                total=_count_lines(articles_path),
+                total=count_lines(articles_path),
                 disable=not progress,
                 file=sys.stderr,
                 unit="art",
                 desc="replay",
             )
         )
-        for number, line in _read_lines(articles_path):
+        for article in read_articles(articles_path):
             bar.update(1)
-            where = f"{articles_path}:{number}"
-            try:
-                article = parse_article_line(line, where, clock)
-            except ReplayInputError as exc:
+            if isinstance(article, ArticleLineError):
                 errors += 1
-                bar.write(f"error: {exc}", file=sys.stderr)
-                out.write(json.dumps({"line": number, "error": str(exc)}) + "\n")
+                bar.write(f"error: {article}", file=sys.stderr)
+                out.write(json.dumps({"line": article.line, "error": str(article)}) + "\n")
                 continue
-            clock = article.published
             result = pipeline.process(article, article.published)
             verdict = result.verdict
             assert verdict is not None  # noqa: S101 - Pipeline.process always sets it

@@ -8,14 +8,10 @@ backtest only needs title, summary, body, link and source.
 from __future__ import annotations
 
 import html
-import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
 from rich.text import Text
 
 from processors.rules.model import RuleBook
@@ -36,30 +32,6 @@ class ReadError:
 
     where: str
     message: str
-
-
-def read_jsonl(path: Path) -> Iterator[Article | ReadError]:
-    """Articles from a JSONL file: one Article (or a NewsEvent with ``article``) per line."""
-    with Path(path).open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                record = json.loads(line)
-                if isinstance(record, dict) and isinstance(record.get("article"), dict):
-                    record = record["article"]
-                yield Article.model_validate(record)
-            except json.JSONDecodeError as exc:
-                yield ReadError(where, f"not JSON: {exc.msg} at column {exc.colno}")
-            except ValidationError as exc:
-                yield ReadError(where, f"not an article: {_first_error(exc)}")
-
-
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"]) or "record"
-    return f"{loc}: {err['msg']}"
 
 
 def strip_html(markup: str) -> str:

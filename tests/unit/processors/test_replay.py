@@ -10,7 +10,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from processors.replay import ReplayInputError, parse_article_line, replay, replay_command
+from processors.articles_jsonl import ArticleLineError, parse_article_line
+from processors.replay import replay, replay_command
 
 RULES = """\
 version: 1
@@ -114,7 +115,7 @@ def test_bad_lines_are_reported_in_place_and_nothing_else_is_lost(tmp_path: Path
     ],
 )
 def test_parse_rejects_unusable_lines_with_file_and_line(line: str, message: str) -> None:
-    with pytest.raises(ReplayInputError, match=message) as info:
+    with pytest.raises(ArticleLineError, match=message) as info:
         parse_article_line(line, "in.jsonl:7")
     assert str(info.value).startswith("in.jsonl:7: ")
 

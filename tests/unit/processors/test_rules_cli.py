@@ -129,7 +129,7 @@ def test_backtest_bad_lines_are_reported_and_fail(
     result = runner.invoke(rules_app, ["test", str(rules), "--articles", str(jsonl)])
     assert result.exit_code == 1
     assert f"{jsonl}:2: not JSON" in result.stderr
-    assert f"{jsonl}:3: not an article: id: Field required" in result.stderr
+    assert f"{jsonl}:3: missing or empty 'id'" in result.stderr
     assert "1 article(s)" in result.stdout  # the good line is still tested
 
 
