@@ -39,6 +39,9 @@ ENTITY_LIMIT = 12
 _WORD = re.compile(r"[^\W\d_][\w'\u2019.-]*|[.!?\n]")
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
 _SENTENCE_END = frozenset(".!?\n")
+# Figures other than years (tolls, magnitudes, sums): what one event's reports repeat.
+_FIGURE = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)?(?![\d])")
+FIGURE_LIMIT = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,7 @@ class BodyFeatures:
     # Every term of the article, L2-normalised: the query side of a comparison
     # reads the whole lead, while the window keeps only ``terms``. Not persisted.
     full: dict[str, float] | None = field(default=None, compare=False)
+    figures: frozenset[str] = frozenset()
 
 
 def count_terms(text: str) -> Counter[str]:
@@ -80,6 +84,18 @@ def extract_entities(text: str) -> tuple[str, ...]:
         return ()
     found = count_terms(" ".join(capitals))
     return tuple(e for e, _ in found.most_common(ENTITY_LIMIT))
+
+
+def extract_figures(text: str) -> frozenset[str]:
+    """The first few figures of a text that are not years (bounded, for any input)."""
+    found: list[str] = []
+    for match in _FIGURE.finditer(text):
+        figure = match.group().replace(",", "")
+        if not _YEAR.fullmatch(figure) and figure not in found:
+            found.append(figure)
+            if len(found) >= FIGURE_LIMIT:
+                break
+    return frozenset(found)
 
 
 def lead_text(title: str, summary: str, body: str) -> str:
@@ -115,6 +131,7 @@ def build_body_features(
         weights=tuple(weighted[t] / norm for t in best),
         entities=extract_entities(text),
         years=frozenset(_YEAR.findall(text)),
+        figures=extract_figures(text),
         full={t: w / full_norm for t, w in weighted.items()},
     )
 
@@ -173,6 +190,7 @@ class BodyProfile:
     entities: Counter[str] = field(default_factory=Counter)
     entity_norm2: float = 0.0
     years: Counter[str] = field(default_factory=Counter)
+    figures: Counter[str] = field(default_factory=Counter)
     # (members, names) of the last defining-names computation: reused until the
     # story changes, since every article compared with the story asks for it.
     _defining: tuple[int, tuple[str, ...]] = (-1, ())
@@ -206,12 +224,13 @@ class BodyProfile:
                 entities[entity] = new_count
             else:
                 entities.pop(entity, None)
-        if sign > 0:
-            self.years.update(body.years)
-        else:
-            self.years.subtract(body.years)
-            for year in [y for y in body.years if self.years[y] <= 0]:
-                del self.years[year]
+        for counts, seen in ((self.years, body.years), (self.figures, body.figures)):
+            if sign > 0:
+                counts.update(seen)
+            else:
+                counts.subtract(seen)
+                for key in [k for k in seen if counts[k] <= 0]:
+                    del counts[key]
         self.members += sign
         self._defining = (-1, ())
 
@@ -256,4 +275,7 @@ def compare_body(body: BodyFeatures, profile: BodyProfile, link: float) -> tuple
     if body.years and profile.years:
         common = {y for y, c in profile.years.items() if c >= 0.5 * profile.members}
         year_conflict = float(bool(common) and body.years.isdisjoint(common))
-    return (centroid_cos, link, entity_cos, sig_missing, top_missing, year_conflict)
+    figures_shared = 0.0
+    if body.figures and profile.figures:
+        figures_shared = sum(f in profile.figures for f in body.figures) / len(body.figures)
+    return (centroid_cos, link, entity_cos, sig_missing, top_missing, year_conflict, figures_shared)

@@ -152,11 +152,12 @@ def gather_evidence(
         text = compare_body(body, profile, links.get(cand.story_id, 0.0))
         # In the order of processors.stories.model.FEATURES.
         features = (
-            *text,
+            *text[:6],
             min(1.0, pair.shared_terms / 6.0),
             pair.story / 100.0,
             float(cand.story_id in vetoed),
             text[1] * text[2],
+            text[6],
         )
         out.append((cand.story_id, features))
     return tuple(out)
