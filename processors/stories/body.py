@@ -39,9 +39,12 @@ ENTITY_LIMIT = 12
 _WORD = re.compile(r"[^\W\d_][\w'\u2019.-]*|[.!?\n]")
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
 _SENTENCE_END = frozenset(".!?\n")
-# Figures other than years (tolls, magnitudes, sums): what one event's reports repeat.
+# Event markers: figures other than years (tolls, magnitudes, sums, days of the
+# month) and weekdays ("on Tuesday"), which reports of one event repeat and two
+# events of the same kind rarely share.
 _FIGURE = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)?(?![\d])")
 FIGURE_LIMIT = 8
+_WEEKDAY = re.compile(r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +58,7 @@ class BodyFeatures:
     # Every term of the article, L2-normalised: the query side of a comparison
     # reads the whole lead, while the window keeps only ``terms``. Not persisted.
     full: dict[str, float] | None = field(default=None, compare=False)
-    figures: frozenset[str] = frozenset()
+    markers: frozenset[str] = frozenset()
 
 
 def count_terms(text: str) -> Counter[str]:
@@ -86,8 +89,8 @@ def extract_entities(text: str) -> tuple[str, ...]:
     return tuple(e for e, _ in found.most_common(ENTITY_LIMIT))
 
 
-def extract_figures(text: str) -> frozenset[str]:
-    """The first few figures of a text that are not years (bounded, for any input)."""
+def extract_markers(text: str) -> frozenset[str]:
+    """A text's event markers: its first figures that are not years, and its weekdays."""
     found: list[str] = []
     for match in _FIGURE.finditer(text):
         figure = match.group().replace(",", "")
@@ -95,7 +98,7 @@ def extract_figures(text: str) -> frozenset[str]:
             found.append(figure)
             if len(found) >= FIGURE_LIMIT:
                 break
-    return frozenset(found)
+    return frozenset(found).union(day.lower() for day in _WEEKDAY.findall(text))
 
 
 def lead_text(title: str, summary: str, body: str) -> str:
@@ -131,7 +134,7 @@ def build_body_features(
         weights=tuple(weighted[t] / norm for t in best),
         entities=extract_entities(text),
         years=frozenset(_YEAR.findall(text)),
-        figures=extract_figures(text),
+        markers=extract_markers(text),
         full={t: w / full_norm for t, w in weighted.items()},
     )
 
@@ -190,7 +193,7 @@ class BodyProfile:
     entities: Counter[str] = field(default_factory=Counter)
     entity_norm2: float = 0.0
     years: Counter[str] = field(default_factory=Counter)
-    figures: Counter[str] = field(default_factory=Counter)
+    markers: Counter[str] = field(default_factory=Counter)
     # (members, names) of the last defining-names computation: reused until the
     # story changes, since every article compared with the story asks for it.
     _defining: tuple[int, tuple[str, ...]] = (-1, ())
@@ -224,7 +227,7 @@ class BodyProfile:
                 entities[entity] = new_count
             else:
                 entities.pop(entity, None)
-        for counts, seen in ((self.years, body.years), (self.figures, body.figures)):
+        for counts, seen in ((self.years, body.years), (self.markers, body.markers)):
             if sign > 0:
                 counts.update(seen)
             else:
@@ -275,7 +278,7 @@ def compare_body(body: BodyFeatures, profile: BodyProfile, link: float) -> tuple
     if body.years and profile.years:
         common = {y for y, c in profile.years.items() if c >= 0.5 * profile.members}
         year_conflict = float(bool(common) and body.years.isdisjoint(common))
-    figures_shared = 0.0
-    if body.figures and profile.figures:
-        figures_shared = sum(f in profile.figures for f in body.figures) / len(body.figures)
-    return (centroid_cos, link, entity_cos, sig_missing, top_missing, year_conflict, figures_shared)
+    markers_shared = 0.0
+    if body.markers and profile.markers:
+        markers_shared = sum(m in profile.markers for m in body.markers) / len(body.markers)
+    return (centroid_cos, link, entity_cos, sig_missing, top_missing, year_conflict, markers_shared)

@@ -24,7 +24,7 @@ FEATURES = (
     "title_score",  # the pairwise same-story score of processors.stories.score, /100
     "title_conflict",  # a headline veto (numbers, places, names) holds against the story
     "link_x_names",  # link_cos times entity_cos: the same words about the same people
-    "figures_shared",  # share of the article's figures (not years) the story's articles carry
+    "markers_shared",  # share of the article's figures and weekdays the story's articles carry
 )
 MODEL_PATH = Path(__file__).with_name("model.json")
 

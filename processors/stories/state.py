@@ -28,7 +28,7 @@ def dump_entry(entry: Entry) -> dict[str, Any]:
             "weights": [round(w, 5) for w in f.body.weights],
             "entities": list(f.body.entities),
             "years": sorted(f.body.years),
-            "figures": sorted(f.body.figures),
+            "markers": sorted(f.body.markers),
         }
     return {
         "story": entry.story_id,
@@ -90,8 +90,8 @@ def load_body(value: Any) -> BodyFeatures | None:
         weights=tuple(float(w) for w in value["weights"]),
         entities=tuple(str(e) for e in value["entities"]),
         years=frozenset(str(y) for y in value["years"]),
-        # Entries written before figures were kept have none.
-        figures=frozenset(str(n) for n in value.get("figures", ())),
+        # Entries written before markers were kept have none.
+        markers=frozenset(str(n) for n in value.get("markers", ())),
     )
 
 

@@ -10,13 +10,13 @@ import pytest
 
 from processors.stories.body import (
     BODY_CHARS,
+    FIGURE_LIMIT,
     VECTOR_TERMS,
     BodyProfile,
     IdfLookup,
-    FIGURE_LIMIT,
     build_body_features,
     extract_entities,
-    extract_figures,
+    extract_markers,
 )
 from processors.stories.clusterer import StoryClusterer
 from processors.stories.model import FEATURES, MODEL_PATH, load_model
@@ -93,17 +93,17 @@ def test_any_body_yields_bounded_features(body: str) -> None:
     if features is not None:
         assert len(features.terms) <= VECTOR_TERMS
         assert len(features.terms) == len(features.weights)
-        assert len(features.figures) <= FIGURE_LIMIT
+        assert len(features.markers) <= FIGURE_LIMIT + 7
     clusterer = StoryClusterer()
     verdict = clusterer.assign(article("x", "A title", body, 0, "Outlet"))
     assert verdict.new_story
 
 
-def test_figures_are_the_first_numbers_that_are_not_years() -> None:
-    text = "In 2009 a magnitude 6.1 quake killed 1,200 people; 7 towns, 7 days, 2010 aid."
-    assert extract_figures(text) == {"6.1", "1200", "7"}
+def test_markers_are_figures_that_are_not_years_and_weekdays() -> None:
+    text = "On Tuesday in 2009 a 6.1 quake killed 1,200 people; 7 towns, 7 days, 2010 aid."
+    assert extract_markers(text) == {"tuesday", "6.1", "1200", "7"}
     many = " ".join(str(n) for n in range(3000, 100_000))
-    assert len(extract_figures(many)) == FIGURE_LIMIT
+    assert len(extract_markers(many)) == FIGURE_LIMIT
 
 
 def test_features_read_only_the_lead() -> None:
@@ -128,7 +128,7 @@ def test_profile_add_then_remove_leaves_nothing() -> None:
     assert profile.members == 0
     assert not profile.centroid
     assert not profile.entities
-    assert not profile.figures
+    assert not profile.markers
     assert not profile.years
     assert profile.norm2 == pytest.approx(0.0, abs=1e-9)
 
