@@ -74,6 +74,8 @@ class DedupConfig:
     # Window entries compared with an article that has a body (more than for a
     # headline: a full-text story's articles share fewer title words).
     body_candidates: int = 30
+    # Of those, the stories the model weighs: the closest by body cosine.
+    model_stories: int = 8
     # Whether the headline rules (pair, signature, neighbours) also decide for an
     # article with full text, before the full-text model.
     title_rules_for_full_text: bool = False
@@ -219,6 +221,9 @@ def decide(
             vetoed[cand.story_id] = (pair, cand)
     ranked = [(p, c) for p, c in ranked if c.story_id not in vetoed]
     body_candidates = [*ranked, *vetoed.values()]
+    if len(body_candidates) > cfg.model_stories:
+        body_candidates.sort(key=lambda pc: links.get(pc[1].story_id, 0.0), reverse=True)
+        del body_candidates[cfg.model_stories :]
     evidence: tuple[tuple[str, tuple[float, ...]], ...] = ()
     if always_evidence:
         evidence = gather_evidence(q, body_candidates, set(vetoed), links, stories)
