@@ -16,6 +16,7 @@ from wirewatch.cli_broker import broker_app
 from wirewatch.cli_status import status
 from wirewatch.cli_tail import tail
 from wirewatch.logs import setup_logging
+from wirewatch.settings import SettingsError
 
 app = typer.Typer(
     help="wirewatch: streaming news-monitoring alerts on Kafka.",
@@ -76,4 +77,10 @@ def run(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except SettingsError as exc:
+        # A clear message and exit status 2, not a traceback that would also
+        # print the bad value (which may be a password).
+        typer.echo(f"wirewatch: {exc}", err=True)
+        raise SystemExit(2) from None

@@ -16,12 +16,23 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from wirewatch.settings_security import KafkaSecurity, refuse_file_secrets
 
 _HOST_NAME = re.compile(r"[A-Za-z0-9_-]{1,63}(?:\.[A-Za-z0-9_-]{1,63})*\.?")
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be used: the message names each bad setting, never its value."""
 
 
 class _Section(BaseModel):
@@ -252,20 +263,47 @@ class _YamlSource(PydanticBaseSettingsSource):
         path = Path(os.environ.get("WIREWATCH_SETTINGS", "config/settings.yaml"))
         if not path.exists():
             return {}
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+            problem = getattr(exc, "problem", None) or "cannot be parsed"
+            raise SettingsError(f"{where}: not valid YAML: {problem}") from None
         if not isinstance(loaded, dict):
-            raise ValueError(f"{path}: top level must be a mapping")
-        refuse_file_secrets(path, loaded, self.settings_cls)
+            raise SettingsError(f"{path}: top level must be a mapping")
+        try:
+            refuse_file_secrets(path, loaded, self.settings_cls)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
         return loaded
+
+
+def describe_invalid(exc: ValidationError) -> str:
+    """One line per bad setting, with the environment variable that sets it.
+
+    The input value is left out on purpose: it may be a password.
+    """
+    lines = ["bad settings (environment or settings file):"]
+    for err in exc.errors():
+        dotted = ".".join(str(p) for p in err["loc"]) or "settings"
+        env = "WIREWATCH_" + "__".join(str(p).upper() for p in err["loc"])
+        lines.append(f"  {dotted}: {err['msg']} (environment variable {env})")
+    return "\n".join(lines)
 
 
 def load_settings(**overrides: Any) -> Settings:
     """Build settings from env, YAML and defaults; ``overrides`` win (tests use this).
 
     With ``kafka.namespace`` set, topic names, consumer groups and the Faust
-    app id come back prefixed with ``<namespace>.``.
+    app id come back prefixed with ``<namespace>.``. Unusable settings raise
+    :class:`SettingsError`.
     """
-    return apply_namespace(Settings(**overrides))
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(describe_invalid(exc)) from None
+    return apply_namespace(settings)
 
 
 def apply_namespace(settings: Settings) -> Settings:
