@@ -7,6 +7,7 @@ heavy imports (faust, apprise) happen only inside the command that needs them.
 from __future__ import annotations
 
 import typer
+from aiokafka.errors import KafkaConnectionError
 
 from alerts.cli import alerts_app, run_dispatcher
 from ingest.cli import feeds_app, run_ingest
@@ -84,3 +85,10 @@ def main() -> None:
         # print the bad value (which may be a password).
         typer.echo(f"wirewatch: {exc}", err=True)
         raise SystemExit(2) from None
+    except KafkaConnectionError as exc:
+        typer.echo(
+            f"wirewatch: Kafka is unreachable ({exc}); start the local one with "
+            "`wirewatch broker start` or point KAFKA_BOOTSTRAP at yours",
+            err=True,
+        )
+        raise SystemExit(1) from None

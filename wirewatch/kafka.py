@@ -256,11 +256,15 @@ async def topic_partitions(kafka: KafkaSettings, topic: str) -> list[TopicPartit
 async def read_last(kafka: KafkaSettings, topic: str, count: int) -> list[bytes]:
     """The last ``count`` records of each partition of ``topic`` (no consumer group)."""
     partitions = await topic_partitions(kafka, topic)
+    if not partitions:
+        # A topic nobody has written yet. Checked before the consumer starts:
+        # aiokafka's stop() right after start() raised CancelledError from its
+        # coordinator's half-started reset task (seen with `wirewatch status`
+        # on a fresh broker).
+        return []
     consumer = make_consumer(kafka, group_id=None)
     await consumer.start()
     try:
-        if not partitions:
-            return []
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
         starts = await consumer.beginning_offsets(partitions)

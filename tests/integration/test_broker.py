@@ -12,7 +12,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from tests.support import free_port
 from wirewatch.broker import LocalBroker
-from wirewatch.kafka import ensure_topics, make_admin, make_producer
+from wirewatch.kafka import ensure_topics, make_admin, make_producer, read_last
 from wirewatch.settings import BrokerSettings, KafkaSettings, Topics, TopicSpec
 
 pytestmark = pytest.mark.integration
@@ -92,3 +92,12 @@ async def test_topics_get_their_spec_and_records_round_trip(
         await consumer.stop()
     # Same key -> same partition -> produced order kept.
     assert seen == [b"v0", b"v1", b"v2"]
+
+
+async def test_reading_the_tail_of_a_topic_nobody_wrote_is_empty(
+    kafka_bootstrap: str, unique_name: Callable[[str], str]
+) -> None:
+    # `wirewatch status` on a fresh broker asks for the last event of a topic
+    # that does not exist yet; that used to end in aiokafka's CancelledError.
+    kafka = KafkaSettings(bootstrap=kafka_bootstrap)
+    assert await read_last(kafka, unique_name("never.written"), 1) == []

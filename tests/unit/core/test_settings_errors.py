@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import free_port
 from wirewatch import cli
 from wirewatch.settings import SettingsError, load_settings
 
@@ -58,3 +59,17 @@ def test_the_cli_prints_the_problem_and_exits_2_without_a_traceback(
     assert err.startswith("wirewatch: bad settings")
     assert "WIREWATCH_PROCESSOR__WINDOW_HOURS" in err
     assert "Traceback" not in err and "hunter2-s3cret" not in err
+
+
+def test_an_unreachable_broker_is_one_line_and_exit_1(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("WIREWATCH_SETTINGS", str(tmp_path / "absent.yaml"))
+    monkeypatch.setenv("KAFKA_BOOTSTRAP", f"127.0.0.1:{free_port()}")  # nothing listens
+    monkeypatch.setattr(sys, "argv", ["wirewatch", "tail", "--from-beginning"])
+    with pytest.raises(SystemExit) as info:
+        cli.main()
+    assert info.value.code == 1
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith("wirewatch: Kafka is unreachable")
+    assert "Traceback" not in err
