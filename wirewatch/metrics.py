@@ -37,6 +37,14 @@ PROCESSING_LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
 RULES_VERSION = Gauge("wirewatch_rules_version_info", "Active rules version", ["version"])
+STATE_RECORDS_RECOVERED = Counter(
+    "wirewatch_state_records_recovered",
+    "Changelog records a processor applied to its local table store while recovering",
+    ["table"],
+)
+STATE_RESTORE_SECONDS = Gauge(
+    "wirewatch_state_restore_seconds", "How long the last rebuild of the story window took"
+)
 
 # -- alerts -----------------------------------------------------------------
 ALERTS_SENT = Counter("wirewatch_alerts_sent", "Alerts delivered to a target")

@@ -11,10 +11,11 @@ The story stage's state lives in two changelog-backed tables on one
 partition, co-partitioned with its topic, written through the table API:
 - ``dedup-state``: the story window (processors.stories' state records);
 - ``alert-state``: which (rule, story) pairs are pending, alerted or followed up.
-A worker recovers them from their changelogs before its agent sees a record,
-and rebuilds the in-memory window from them before its first batch; another
-worker stands by to take over. Faust's own bugs are fixed in
-processors.runtime.faust_fixes.
+They are stored in RocksDB under ``processor.state_dir`` (processors.runtime.tables),
+so a restarted worker reads only the changelog records its local store lacks
+before its agent sees a record; it then rebuilds the in-memory window from the
+tables before its first batch. Another worker stands by to take over. Faust's
+own bugs are fixed in processors.runtime.faust_fixes.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from processors.rules import RuleBook, RuleChanges, RulesWatcher
 from processors.runtime.batch_worker import BatchWorker, Outputs, StateTables
 from processors.runtime.credentials import build_credentials
 from processors.runtime.faust_fixes import IdempotentProducer, app_overrides
+from processors.runtime.tables import RecoveryCountingTable, store_options
 from wirewatch import metrics
 from wirewatch.kafka import ensure_topics
 from wirewatch.settings import Settings
@@ -42,6 +44,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings) -> faust.App:
     """Build the Faust app. A bad rules file at start-up raises RulesError (refuse to start)."""
     p, topics = settings.processor, settings.kafka.topics
+    # The tables' RocksDB files live here; two workers need two directories.
     datadir = p.state_dir / p.app_id
     datadir.mkdir(parents=True, exist_ok=True)  # Faust does not create it
     watcher = RulesWatcher.from_file(p.rules_file, notify_config=settings.alerts.notify_file)
@@ -49,7 +52,7 @@ def create_app(settings: Settings) -> faust.App:
         p.app_id,
         broker=f"kafka://{settings.kafka.bootstrap}",
         broker_credentials=build_credentials(settings.kafka),
-        store="memory://",
+        Table=RecoveryCountingTable,
         datadir=str(datadir),
         web_enabled=False,
         producer_acks=-1,
@@ -84,8 +87,12 @@ def create_app(settings: Settings) -> faust.App:
     # Keys are written outside any one event's context (once per batch), so the
     # partitioner places them: on the story stage's one partition.
     tables = StateTables(
-        window=app.Table("dedup-state", partitions=1, use_partitioner=True),
-        alerts=app.Table("alert-state", partitions=1, use_partitioner=True),
+        window=app.Table(
+            "dedup-state", partitions=1, use_partitioner=True, options=store_options()
+        ),
+        alerts=app.Table(
+            "alert-state", partitions=1, use_partitioner=True, options=store_options()
+        ),
     )
     outputs = Outputs(
         events=raw_topic(topics.events.name),

@@ -12,13 +12,17 @@
   paused, and the partitions are resumed last.
 - :class:`SnapshotFetchConsumer`: which partitions a fetch may return. Without
   it, records fetched while table recovery ends are dropped (see the class).
+- :class:`PartitionerRocksDBStore`: which RocksDB database a table write goes
+  to. Upstream, a write outside an event's processing fails, and one inside
+  goes to the source record's partition, not to the changelog's (see the class).
 - :class:`IdempotentProducer`: Faust enables producer idempotence only inside
   transactions; wirewatch wants it always (no duplicates from producer retries).
   It also learns the changelog topics' partitions before the first table write
   (see :meth:`IdempotentProducer.learn_partitions`).
 
-They are installed through Faust's own settings (``TableManager``) and its
-transport's class attributes, by :func:`app_overrides` and at import.
+They are installed through Faust's own settings (``TableManager``, ``store``),
+its store registry and its transport's class attributes, by :func:`app_overrides`
+and at import.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ import logging
 from collections.abc import Iterable
 from typing import Any, cast
 
+from faust import stores
+from faust.stores import rocksdb as faust_rocksdb
 from faust.tables import TableManager
 from faust.tables.recovery import Recovery
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -130,10 +136,33 @@ class IdempotentProducer(faust_aiokafka.Producer):
             await producer.partitions_for(topic)
 
 
+class PartitionerRocksDBStore(faust_rocksdb.Store):
+    """Faust's RocksDB store, keeping a key in the partition its changelog record went to.
+
+    Upstream ``Store._set`` asserts that a stream event is being processed and
+    writes to that event's partition (faust-streaming/faust#261, open). A table
+    with ``use_partitioner`` is written outside any one event (once per batch
+    here), and its changelog record goes to the partition the producer's
+    partitioner picks from the key: a restarted worker recovers the key into
+    that partition's database, so the live write belongs there too.
+    """
+
+    def _set(self, key: bytes, value: bytes | None) -> None:
+        if not self.table.use_partitioner:
+            super()._set(key, value)
+            return
+        topic = self.table.changelog_topic.get_topic_name()
+        partition = self.app.producer.key_partition(topic, key).partition
+        self._key_index[key] = partition
+        self._db_for_partition(partition).put(key, value)
+
+
+STORE_URL = "wirewatch-rocksdb://"
+stores.STORES.aliases["wirewatch-rocksdb"] = f"{__name__}:PartitionerRocksDBStore"
 faust_aiokafka.Transport.Producer = IdempotentProducer
 faust_aiokafka.Transport.Consumer = SnapshotFetchConsumer
 
 
 def app_overrides() -> dict[str, Any]:
     """The ``faust.App`` settings that install these overrides."""
-    return {"TableManager": SeekFirstTableManager}
+    return {"TableManager": SeekFirstTableManager, "store": STORE_URL}

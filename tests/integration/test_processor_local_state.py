@@ -1,0 +1,182 @@
+"""A restarted worker resumes from its local table store; one without local state reads it all.
+
+Real broker, real Faust worker subprocesses, SIGKILL. The tables live in RocksDB
+under ``processor.state_dir``; ``wirewatch_state_records_recovered`` on the
+worker's /metrics counts the changelog records it read while recovering.
+
+Every table write of the story stage happens outside any one stream event (once
+per batch, with ``use_partitioner``): stock faust-streaming's RocksDB store
+fails such a write (faust-streaming/faust#261), so the first batch here also
+guards processors.runtime.faust_fixes.PartitionerRocksDBStore.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import GroupCoordinatorNotAvailableError
+from aiokafka.structs import TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support import free_port, processor_env, produce_articles, spawn_stage
+from wirewatch.events import Article, NewsEvent, utcnow
+from wirewatch.kafka import ensure_topics, group_lag
+from wirewatch.settings import KafkaSettings, Settings, load_settings
+
+pytestmark = pytest.mark.integration
+
+RULES = "version: 1\nrules:\n  - id: quake\n    name: Earthquakes\n    query: earthquake\n"
+STORIES = 40
+RECOVERED = "wirewatch_state_records_recovered_total"
+
+
+async def test_restart_reads_only_what_its_local_store_lacks(
+    kafka_bootstrap: str, unique_name: Callable[[str], str], tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    namespace = unique_name("local")
+    env = processor_env(kafka_bootstrap, namespace, rules, tmp_path)
+    settings = load_settings(kafka=KafkaSettings(bootstrap=kafka_bootstrap, namespace=namespace))
+    await ensure_topics(settings.kafka)
+    then = utcnow() - timedelta(minutes=10)
+    first = [
+        Article(id=f"s-{i}", title=headline(i), source="Alpha", published=then)
+        for i in range(STORIES)
+    ]
+    log = tmp_path / "processor.log"
+
+    # 1. A first worker processes the stories, commits, and is killed.
+    proc = spawn_stage("process", env, log)
+    try:
+        await produce_articles(settings, first)
+        await wait_until_committed(settings, log)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    written = await changelog_end(settings)
+    assert written >= STORIES, log.read_text()[-3000:]
+
+    # 2. Restarted on the same state directory: it reads (almost) nothing and
+    # still knows every story. A copy of story 7 from another outlet joins it.
+    copy = first[7].model_copy(update={"id": "copy-7", "source": "Beta", "published": utcnow()})
+    recovered, event = await run_one_article(env, settings, copy, log)
+    assert recovered < written, (recovered, written)
+    assert recovered <= 2, (recovered, written)  # at most the writes in flight at the kill
+    assert event.duplicate_of == "s-7", log.read_text()[-3000:]
+    assert event.source_count == 2
+
+    # 3. A worker with an empty state directory (a new standby, a wiped disk)
+    # reads the whole changelog, and knows every story too.
+    fresh = {**env, "WIREWATCH_PROCESSOR__STATE_DIR": str(tmp_path / "faust-fresh")}
+    late = first[9].model_copy(update={"id": "copy-9", "source": "Gamma", "published": utcnow()})
+    total = await changelog_end(settings)
+    recovered, event = await run_one_article(fresh, settings, late, log)
+    assert recovered == total, (recovered, total)
+    assert event.duplicate_of == "s-9", log.read_text()[-3000:]
+
+
+def headline(seed: int) -> str:
+    """Eight made-up words: headlines of different stories share none."""
+    rng = random.Random(seed)
+    syllables = ["ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "ze", "po", "da", "fe"]
+    return " ".join("".join(rng.choices(syllables, k=4)) for _ in range(8)).capitalize()
+
+
+async def run_one_article(
+    env: dict[str, str], settings: Settings, article: Article, log: Path
+) -> tuple[float, NewsEvent]:
+    """Start a worker, send ``article``; its event and the dedup records it recovered."""
+    port = free_port()
+    proc = spawn_stage("process", {**env, "WIREWATCH_METRICS__PROCESSOR_PORT": str(port)}, log)
+    try:
+        await produce_articles(settings, [article])
+        event = await wait_for_event(settings, article.id, log)
+        await wait_until_committed(settings, log)
+        samples = await scrape(port)
+    finally:
+        stop(proc)
+    return samples[f'{RECOVERED}{{table="dedup-state"}}'], event
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(30)
+
+
+async def wait_for_event(settings: Settings, article_id: str, log: Path) -> NewsEvent:
+    consumer = AIOKafkaConsumer(
+        settings.kafka.topics.events.name,
+        bootstrap_servers=settings.kafka.bootstrap,
+        auto_offset_reset="earliest",
+        group_id=None,
+    )
+    await consumer.start()
+    try:
+        async with asyncio.timeout(120):
+            while True:
+                batch = await consumer.getmany(timeout_ms=500)
+                for records in batch.values():
+                    for record in records:
+                        event = NewsEvent.model_validate_json(record.value or b"")
+                        if event.kind == "article" and event.article.id == article_id:
+                            return event
+    except TimeoutError:
+        raise AssertionError(log.read_text()[-3000:]) from None
+    finally:
+        await consumer.stop()
+
+
+async def wait_until_committed(settings: Settings, log: Path) -> None:
+    """Poll the processor group's lag until it has committed everything it consumed.
+
+    Faust flushes its producer before each commit: once a record is committed,
+    its changelog writes are on the broker.
+    """
+    lag: dict[tuple[str, int], int] = {}
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            lag = await group_lag(settings.kafka.bootstrap, settings.processor.app_id)
+        except GroupCoordinatorNotAvailableError:
+            lag = {}  # a fresh broker is still creating its offsets topic
+        if lag and sum(lag.values()) == 0:
+            return
+        await asyncio.sleep(0.5)
+    raise AssertionError((lag, log.read_text()[-3000:]))
+
+
+async def changelog_end(settings: Settings) -> int:
+    """The end offset of the story window's changelog (one partition)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka.bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        tp = TopicPartition(f"{settings.processor.app_id}-dedup-state-changelog", 0)
+        return int((await consumer.end_offsets([tp]))[tp])
+    finally:
+        await consumer.stop()
+
+
+async def scrape(port: int) -> dict[str, float]:
+    """Samples by name and labels, e.g. 'wirewatch_state_records_recovered_total{table="x"}'."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}/metrics") as response,
+    ):
+        text = await response.text()
+    out: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+            out[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+    return out
