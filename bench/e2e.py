@@ -18,9 +18,12 @@ For each batch size (settings.processor.batch_size) it:
 3. offers ``--rate`` articles/s for ``--latency-seconds`` and measures
    produce -> news.events latency, and produce -> dispatch attempt latency
    (a real dispatcher delivering to a json:// target on 127.0.0.1);
-4. kills the worker with SIGKILL, starts a new one at once, produces one
-   article, and measures restart -> that article's event (the worker recovers
-   the whole window first).
+4. kills the worker with SIGKILL, starts a new one at once on the same state
+   directory, produces one article, and measures restart -> that article's
+   event: the worker reads the changelog records its local RocksDB store lacks
+   and rebuilds the in-memory window first. It reports the records recovered,
+   the rebuild's seconds, and the worker's resident memory (RSS, and its peak)
+   before the kill and after the restart.
 
 ``--raw-partitions 4`` puts rule matching in a stage of its own on news.raw's
 partitions; ``--workers 2`` then runs two processor workers in the group (the
@@ -42,6 +45,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -180,7 +186,8 @@ async def run_one(
         uncommitted = sum((await group_lag(s.kafka, s.processor.app_id)).values())
         alerts = await consume_until(s, s.kafka.topics.alerts.name, 10**9, timeout_s=3)
         deliveries = await consume_until(s, s.kafka.topics.deliveries.name, 10**9, timeout_s=3)
-        restart_s = await restart_after_kill(s, procs, workers[0], log)
+        rss_before = memory_of(procs[0].pid)
+        restart = await restart_after_kill(s, procs, workers[0], log)
     finally:
         stop_stages(procs, 60)
         await hook.stop()
@@ -216,13 +223,15 @@ async def run_one(
         "d99": percentile(to_dispatch, 99) * 1000,
         "d999": percentile(to_dispatch, 99.9) * 1000,
         "uncommitted": uncommitted,
-        "restart_s": restart_s,
+        "rss_mb": rss_before[0],
+        "peak_mb": rss_before[1],
+        **restart,
     }
 
 
 async def restart_after_kill(
     s: Settings, procs: list[subprocess.Popen[bytes]], env: dict[str, str], log: Path
-) -> float:
+) -> dict[str, float]:
     """SIGKILL the worker, start another; seconds from its start to a new article's event."""
     procs[0].kill()
     procs[0].wait()
@@ -240,12 +249,48 @@ async def restart_after_kill(
         )
     )
     await asyncio.sleep(2)  # the reader is positioned at the end
+    port = free_port()
     started = time.time()
-    procs[0] = spawn_stage("process", env, log)
+    procs[0] = spawn_stage("process", {**env, "WIREWATCH_METRICS__PROCESSOR_PORT": str(port)}, log)
     (probe,) = synthetic_corpus(1, 99, prefix="restart-")
     await produce_all(s, [probe])
     got = await waiting
-    return got.stamps[0] - started if got.stamps else math.nan
+    restart_s = got.stamps[0] - started if got.stamps else math.nan
+    rss, peak = memory_of(procs[0].pid)
+    samples = await scrape(port)
+    return {
+        "restart_s": restart_s,
+        "recovered": samples.get(RECOVERED, math.nan),
+        "rebuild_s": samples.get("wirewatch_state_restore_seconds", math.nan),
+        "restart_rss_mb": rss,
+        "restart_peak_mb": peak,
+    }
+
+
+RECOVERED = "wirewatch_state_records_recovered_total"
+
+
+def memory_of(pid: int) -> tuple[float, float]:
+    """A process's resident memory now and its peak (VmRSS, VmHWM), in MB."""
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
+    rss, peak = (float(fields[f].split()[0]) / 1024 for f in ("VmRSS", "VmHWM"))
+    return rss, peak
+
+
+async def scrape(port: int) -> dict[str, float]:
+    """The worker's /metrics samples by name (labels summed)."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}/metrics") as response,
+    ):
+        text = await response.text()
+    out: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out[sample.name] = out.get(sample.name, 0.0) + sample.value
+    return out
 
 
 async def main() -> None:
@@ -324,7 +369,11 @@ def print_table(rows: list[dict[str, float]], base: float, args: argparse.Namesp
         print(f"batch {row['batch']:.0f}: processor group's committed offset "
               f"{row['uncommitted']:,.0f} records short of the end after the run; "
               f"restart after kill -9 to the first new event {row['restart_s']:.1f} s "
-              f"at a {row['stories']:,.0f}-story window")  # fmt: skip
+              f"at a {row['stories']:,.0f}-story window ({row['recovered']:,.0f} changelog "
+              f"records recovered, window rebuilt in {row['rebuild_s']:.1f} s); worker RSS "
+              f"{row['rss_mb']:,.0f} MB before the kill (peak {row['peak_mb']:,.0f} MB), "
+              f"{row['restart_rss_mb']:,.0f} MB after the restart "
+              f"(peak {row['restart_peak_mb']:,.0f} MB)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from processors.rules import RuleBook, RuleChanges, RulesWatcher
 from processors.runtime.batch_worker import BatchWorker, Outputs, StateTables
 from processors.runtime.credentials import build_credentials
 from processors.runtime.faust_fixes import IdempotentProducer, app_overrides
-from processors.runtime.tables import RecoveryCountingTable, store_options
+from processors.runtime.tables import StateTable, store_options
 from wirewatch import metrics
 from wirewatch.kafka import ensure_topics
 from wirewatch.settings import Settings
@@ -52,7 +52,7 @@ def create_app(settings: Settings) -> faust.App:
         p.app_id,
         broker=f"kafka://{settings.kafka.bootstrap}",
         broker_credentials=build_credentials(settings.kafka),
-        Table=RecoveryCountingTable,
+        Table=StateTable,
         datadir=str(datadir),
         web_enabled=False,
         producer_acks=-1,

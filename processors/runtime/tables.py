@@ -6,14 +6,22 @@ has applied. A restarted worker therefore reads only the changelog records
 written after that offset; a worker with no local state (a new standby, a wiped
 disk) reads the whole changelog. ``wirewatch_state_records_recovered`` counts
 the records read, per table.
+
+Values are JSON, written and read through msgspec (codec ``state-json``): a
+restart decodes every window record once, and msgspec decodes them about twice
+as fast as the standard library. Keys stay Faust's JSON, so the compacted
+changelogs keep matching the keys earlier versions wrote.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
 import faust
+import msgspec
+from faust.serializers import codecs
 
 from wirewatch import metrics
 
@@ -32,11 +40,37 @@ STORE_OPTIONS: dict[str, Any] = {
 }
 
 
-class RecoveryCountingTable(faust.Table[Any, Any]):
-    """Faust's table, counting the changelog records recovery applies to it."""
+class StateJson(codecs.Codec):
+    """JSON through msgspec; reads what the standard library's JSON wrote too."""
+
+    _encoder = msgspec.json.Encoder()
+    _decoder = msgspec.json.Decoder()
+
+    def _dumps(self, obj: Any) -> bytes:
+        return self._encoder.encode(obj)
+
+    def _loads(self, s: bytes) -> Any:
+        try:
+            return self._decoder.decode(s)
+        except msgspec.DecodeError:
+            # The standard library writes a non-finite float as NaN or
+            # Infinity, which is not JSON; records from before may hold one.
+            return json.loads(s)
+
+
+STATE_CODEC = "state-json"
+codecs.register(STATE_CODEC, StateJson())
+
+
+class StateTable(faust.Table[Any, Any]):
+    """Faust's table with ``state-json`` values, counting the changelog records recovery applies."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Faust takes a table's value serializer from its value type's model
+        # only; these tables hold plain JSON-able dicts. Set before the
+        # changelog topic and the store, which copy it, are made.
+        self.value_serializer = STATE_CODEC
         # Exported from the start: a restart that reads nothing shows a 0.
         metrics.STATE_RECORDS_RECOVERED.labels(self.name)
 

@@ -1,0 +1,76 @@
+"""The processor's table values: state-json (msgspec) and the restored window's shared terms."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import faust
+import pytest
+
+from processors.runtime.faust_fixes import app_overrides
+from processors.runtime.tables import STATE_CODEC, StateJson, StateTable, store_options
+from processors.stories.clusterer import StoryClusterer
+from processors.stories.state import StateError, load_entry
+from wirewatch.events import Article, utcnow
+
+
+def window_records(*titles: str) -> dict[str, Any]:
+    clusterer = StoryClusterer()
+    table: dict[str, Any] = {}
+    for i, title in enumerate(titles):
+        verdict = clusterer.assign(Article(id=f"a{i}", title=title, published=utcnow()))
+        table.update(verdict.state_updates)
+    return table
+
+
+def test_state_json_round_trips_window_records_as_json() -> None:
+    codec = StateJson()
+    records = window_records("Quake strikes Chile coast", "Parliament passes the budget")
+    for value in records.values():
+        encoded = codec.dumps(value)
+        assert json.loads(encoded) == value  # plain JSON, any reader can read it
+        assert codec.loads(encoded) == value
+
+
+def test_state_json_reads_the_standard_librarys_non_finite_floats() -> None:
+    # Records written before msgspec came from json.dumps, which writes NaN.
+    written = json.dumps({"sm": float("nan"), "ts": 1.5}).encode()
+    value = StateJson().loads(written)
+    assert math.isnan(value["sm"])
+    assert value["ts"] == 1.5
+
+
+def test_state_tables_write_their_changelog_and_store_with_state_json(tmp_path: Path) -> None:
+    app = faust.App("unit-tables", datadir=str(tmp_path), Table=StateTable, **app_overrides())
+    table = app.Table("t", partitions=1, use_partitioner=True, options=store_options())
+    assert isinstance(table, StateTable)
+    assert table.value_serializer == STATE_CODEC
+    assert table.changelog_topic.value_serializer == STATE_CODEC
+    assert table.data.value_serializer == STATE_CODEC
+    assert table.key_serializer == "json"  # keys as every earlier version wrote them
+
+
+def test_restored_entries_share_their_term_strings() -> None:
+    records = window_records("Volcano erupts near Naples", "Volcano ash closes Naples airport")
+    entries = [
+        load_entry(key[2:], json.loads(json.dumps(value)))  # fresh strings, as decoded
+        for key, value in records.items()
+        if key.startswith("a:")
+    ]
+    first, second = (set(e.features.title_terms) for e in entries)
+    shared = first & second
+    assert shared
+    for term in shared:
+        mine = next(t for t in entries[0].features.title_terms if t == term)
+        theirs = next(t for t in entries[1].features.title_terms if t == term)
+        assert mine is theirs
+
+
+def test_a_window_entry_with_a_term_that_is_not_a_string_is_rejected() -> None:
+    records = window_records("Volcano erupts near Naples")
+    key, value = next((k, v) for k, v in records.items() if k.startswith("a:"))
+    with pytest.raises(StateError):
+        load_entry(key[2:], {**value, "tt": [1, 2]})
