@@ -42,6 +42,11 @@ STATE_RECORDS_RECOVERED = Counter(
     "Changelog records a processor applied to its local table store while recovering",
     ["table"],
 )
+STATE_REBUILDS = Counter(
+    "wirewatch_state_rebuilds",
+    "Story window rebuilds, by source: local_store (built while starting) or tables",
+    ["source"],
+)
 STATE_RESTORE_SECONDS = Gauge(
     "wirewatch_state_restore_seconds", "How long the last rebuild of the story window took"
 )

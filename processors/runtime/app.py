@@ -34,6 +34,7 @@ from processors.runtime.batch_worker import BatchWorker, Outputs, StateTables
 from processors.runtime.credentials import build_credentials
 from processors.runtime.faust_fixes import IdempotentProducer, app_overrides
 from processors.runtime.tables import StateTable, store_options
+from processors.runtime.warm_start import WarmStart
 from wirewatch import metrics
 from wirewatch.kafka import ensure_topics
 from wirewatch.settings import Settings
@@ -100,8 +101,10 @@ def create_app(settings: Settings) -> faust.App:
         poison=raw_topic(topics.raw_poison.name),
         matched=matched,
     )
-    pipeline = build_pipeline(settings.processor, watcher.book)
-    worker = BatchWorker(pipeline, tables, outputs)
+    worker = BatchWorker(build_pipeline(settings.processor, watcher.book), tables, outputs)
+    worker.warm = WarmStart.maybe_start(
+        build_pipeline(settings.processor, watcher.book), tables.window, tables.alerts
+    )
     held: set[Any] = set()
 
     @app.on_partitions_assigned.connect
@@ -114,6 +117,8 @@ def create_app(settings: Settings) -> faust.App:
         mine = {tp for tp in assigned if tp.topic == stories.get_topic_name()}
         if mine - held:
             worker.mark_stale()
+        if not mine:
+            worker.drop_warm_start()
         held = mine
         if split:
             sources = sorted(tp.partition for tp in assigned if tp.topic == raw.get_topic_name())
@@ -144,7 +149,7 @@ def create_app(settings: Settings) -> faust.App:
     def use_rules(book: RuleBook, changes: RuleChanges) -> None:
         # Swapping the reference is atomic for the agent: an article is matched
         # against one whole book, never half of an edit.
-        pipeline.rulebook = book
+        worker.pipeline.rulebook = book
         metrics.RULES_VERSION.clear()
         metrics.RULES_VERSION.labels(book.version).set(1)
 

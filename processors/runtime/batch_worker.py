@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from processors.pipeline import Pipeline, PipelineResult
+from processors.runtime.warm_start import WarmStart
 from wirewatch import metrics
 from wirewatch.events import Article, PoisonRecord, RuleMatch
 
@@ -79,6 +80,7 @@ class BatchWorker:
         self.tables = tables
         self.outputs = outputs
         self._stale = True  # the in-memory window does not reflect the tables
+        self.warm: WarmStart | None = None  # a window being built from the local store
 
     def mark_stale(self) -> None:
         """The tables may hold writes this worker did not make: rebuild before the next batch."""
@@ -124,12 +126,20 @@ class BatchWorker:
         write_table(self.tables.alerts, dirty.alerts.items())
 
     async def restore(self) -> None:
-        """Rebuild the in-memory window from the recovered tables."""
-        # A full window takes seconds to read and rebuild: off the event loop,
-        # so that consumer heartbeats go on and the group does not evict this worker.
+        """Rebuild the in-memory window: the one built while starting if it is current,
+        else from the recovered tables."""
         started = time.perf_counter()
-        self.pipeline.reset()
-        windows, alerts = await asyncio.to_thread(self._rebuild)
+        warm, self.warm = self.warm, None
+        built = await warm.take() if warm is not None else None
+        if warm is not None and built is not None:
+            built.rulebook = self.pipeline.rulebook
+            self.pipeline = built
+            (windows, alerts), source = warm.counts, "local_store"
+        else:
+            # A full window takes seconds to read and rebuild: off the event loop,
+            # so that consumer heartbeats go on and the group does not evict this worker.
+            self.pipeline.reset()
+            (windows, alerts), source = await asyncio.to_thread(self._rebuild), "tables"
         # The window is hundreds of thousands of long-lived objects; a full
         # collection walking them all paused the worker for hundreds of ms
         # (p99 latency). Frozen, they are left out of every later collection.
@@ -137,10 +147,21 @@ class BatchWorker:
         gc.freeze()
         self._stale = False
         took = time.perf_counter() - started
+        metrics.STATE_REBUILDS.labels(source).inc()
         metrics.STATE_RESTORE_SECONDS.set(took)
         log.info(
-            "state restored: %d window records, %d alert records in %.1f s", windows, alerts, took
+            "state restored from the %s: %d window records, %d alert records in %.1f s",
+            source.replace("_", " "),
+            windows,
+            alerts,
+            took,
         )
+
+    def drop_warm_start(self) -> None:
+        """This worker does not run the story stage now: forget the window built while starting."""
+        if self.warm is not None:
+            self.warm.drop()
+            self.warm = None
 
     def _rebuild(self) -> tuple[int, int]:
         # Records are decoded one at a time as the window takes them in: a list

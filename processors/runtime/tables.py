@@ -63,7 +63,13 @@ codecs.register(STATE_CODEC, StateJson())
 
 
 class StateTable(faust.Table[Any, Any]):
-    """Faust's table with ``state-json`` values, counting the changelog records recovery applies."""
+    """Faust's table with ``state-json`` values, counting the changelog records recovery applies.
+
+    While ``recovered`` is a list, it also notes each applied record's key and
+    value hash (processors.runtime.warm_start compares them with what it read).
+    """
+
+    recovered: list[tuple[bytes, int | None]] | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -77,6 +83,10 @@ class StateTable(faust.Table[Any, Any]):
     def apply_changelog_batch(self, batch: Iterable[Any]) -> None:
         events = list(batch)
         metrics.STATE_RECORDS_RECOVERED.labels(self.name).inc(len(events))
+        if self.recovered is not None:
+            for event in events:
+                value = event.message.value
+                self.recovered.append((event.message.key, None if value is None else hash(value)))
         super().apply_changelog_batch(events)
 
 

@@ -2,7 +2,9 @@
 
 Real broker, real Faust worker subprocesses, SIGKILL. The tables live in RocksDB
 under ``processor.state_dir``; ``wirewatch_state_records_recovered`` on the
-worker's /metrics counts the changelog records it read while recovering.
+worker's /metrics counts the changelog records it read while recovering, and
+``wirewatch_state_rebuilds{source}`` whether its window came from the local
+store (built while it started) or from the recovered tables.
 
 Every table write of the story stage happens outside any one stream event (once
 per batch, with ``use_partitioner``): stock faust-streaming's RocksDB store
@@ -13,9 +15,9 @@ guards processors.runtime.faust_fixes.PartitionerRocksDBStore.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import signal
-import subprocess
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import GroupCoordinatorNotAvailableError
 from aiokafka.structs import TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
@@ -38,6 +40,7 @@ pytestmark = pytest.mark.integration
 RULES = "version: 1\nrules:\n  - id: quake\n    name: Earthquakes\n    query: earthquake\n"
 STORIES = 40
 RECOVERED = "wirewatch_state_records_recovered_total"
+REBUILDS = "wirewatch_state_rebuilds_total"
 
 
 async def test_restart_reads_only_what_its_local_store_lacks(
@@ -67,23 +70,40 @@ async def test_restart_reads_only_what_its_local_store_lacks(
     written = await changelog_end(settings)
     assert written >= STORIES, log.read_text()[-3000:]
 
-    # 2. Restarted on the same state directory: it reads (almost) nothing and
-    # still knows every story. A copy of story 7 from another outlet joins it.
+    # 2. Restarted on the same state directory: it reads (almost) nothing, takes
+    # the window it built from its store while starting, and still knows every
+    # story. A copy of story 7 from another outlet joins it.
     copy = first[7].model_copy(update={"id": "copy-7", "source": "Beta", "published": utcnow()})
-    recovered, event = await run_one_article(env, settings, copy, log)
+    samples, event = await run_one_article(env, settings, copy, log, kill=True)
+    recovered = samples[f'{RECOVERED}{{table="dedup-state"}}']
     assert recovered < written, (recovered, written)
     assert recovered <= 2, (recovered, written)  # at most the writes in flight at the kill
+    assert samples[f'{REBUILDS}{{source="local_store"}}'] == 1, samples
     assert event.duplicate_of == "s-7", log.read_text()[-3000:]
     assert event.source_count == 2
 
-    # 3. A worker with an empty state directory (a new standby, a wiped disk)
+    # 3. While it is down, someone else writes to its window's changelog (as a
+    # worker that took over would): the window built from the local store is
+    # not current, so the restarted worker rebuilds from its recovered tables.
+    await write_changelog(settings, "s:st-elsewhere", {"first": "x-1", "sources": ["Elsewhere"]})
+    late = first[9].model_copy(update={"id": "copy-9", "source": "Gamma", "published": utcnow()})
+    samples, event = await run_one_article(env, settings, late, log)
+    assert samples[f'{RECOVERED}{{table="dedup-state"}}'] >= 1, samples
+    assert samples[f'{REBUILDS}{{source="tables"}}'] == 1, samples
+    assert f'{REBUILDS}{{source="local_store"}}' not in samples or (
+        samples[f'{REBUILDS}{{source="local_store"}}'] == 0
+    ), samples
+    assert event.duplicate_of == "s-9", log.read_text()[-3000:]
+
+    # 4. A worker with an empty state directory (a new standby, a wiped disk)
     # reads the whole changelog, and knows every story too.
     fresh = {**env, "WIREWATCH_PROCESSOR__STATE_DIR": str(tmp_path / "faust-fresh")}
-    late = first[9].model_copy(update={"id": "copy-9", "source": "Gamma", "published": utcnow()})
+    third = first[11].model_copy(update={"id": "copy-11", "source": "Delta", "published": utcnow()})
     total = await changelog_end(settings)
-    recovered, event = await run_one_article(fresh, settings, late, log)
-    assert recovered == total, (recovered, total)
-    assert event.duplicate_of == "s-9", log.read_text()[-3000:]
+    samples, event = await run_one_article(fresh, settings, third, log)
+    assert samples[f'{RECOVERED}{{table="dedup-state"}}'] == total, (samples, total)
+    assert samples[f'{REBUILDS}{{source="tables"}}'] == 1, samples
+    assert event.duplicate_of == "s-11", log.read_text()[-3000:]
 
 
 def headline(seed: int) -> str:
@@ -94,9 +114,12 @@ def headline(seed: int) -> str:
 
 
 async def run_one_article(
-    env: dict[str, str], settings: Settings, article: Article, log: Path
-) -> tuple[float, NewsEvent]:
-    """Start a worker, send ``article``; its event and the dedup records it recovered."""
+    env: dict[str, str], settings: Settings, article: Article, log: Path, kill: bool = False
+) -> tuple[dict[str, float], NewsEvent]:
+    """Start a worker, send ``article``; its event and the worker's metrics after it.
+
+    The worker is stopped with SIGTERM, or with SIGKILL if ``kill``.
+    """
     port = free_port()
     proc = spawn_stage("process", {**env, "WIREWATCH_METRICS__PROCESSOR_PORT": str(port)}, log)
     try:
@@ -105,13 +128,22 @@ async def run_one_article(
         await wait_until_committed(settings, log)
         samples = await scrape(port)
     finally:
-        stop(proc)
-    return samples[f'{RECOVERED}{{table="dedup-state"}}'], event
+        proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        proc.wait(30)
+    return samples, event
 
 
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(30)
+async def write_changelog(settings: Settings, key: str, value: dict[str, object]) -> None:
+    """One record on the story window's changelog, as another worker's table write."""
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka.bootstrap)
+    await producer.start()
+    try:
+        topic = f"{settings.processor.app_id}-dedup-state-changelog"
+        await producer.send_and_wait(
+            topic, json.dumps(value).encode(), key=json.dumps(key).encode()
+        )
+    finally:
+        await producer.stop()
 
 
 async def wait_for_event(settings: Settings, article_id: str, log: Path) -> NewsEvent:
