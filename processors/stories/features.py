@@ -34,7 +34,9 @@ _OUTLET_SEPARATORS = re.compile(
 )
 _ELLIPSIS = re.compile(r"\s*(?:\.\.\.|\u2026)\s*$")
 _POSSESSIVE = re.compile(r"['\u2019]s\b")
-_TOKEN = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*")
+# Letters and digits of any script: a Cyrillic, Greek or Chinese title must not
+# fold to nothing (every such title would then be a copy of every other).
+_TOKEN = re.compile(r"[^\W_]+(?:[.,][0-9]+)*")
 _SPACES = re.compile(r"\s+")
 _DIGITS = "0123456789"
 # Every ASCII character that cannot be part of a token becomes a space.

@@ -123,6 +123,29 @@ def test_near_identical_copies_are_flagged_duplicate_of(
     assert second.reason.startswith("copy of a")
 
 
+@pytest.mark.parametrize(
+    ("title_a", "title_b"),
+    [
+        pytest.param(
+            "Заява Умєрова про мобілізацію та Орбан проти України",
+            "Одеса попрощалась із загиблим на війні херсонцем",
+            id="cyrillic",
+        ),
+        pytest.param(
+            "看完行业真相人们似乎真是要用不起充电宝了", "京东7亿美元投资兴盛优选", id="chinese"
+        ),
+        pytest.param("Σεισμός 6,1 Ρίχτερ στην Κρήτη", "Πυρκαγιά στην Αττική", id="greek"),
+    ],
+)
+def test_titles_in_other_scripts_are_not_copies_of_each_other(title_a: str, title_b: str) -> None:
+    # They used to fold to an empty string, so every one was a copy of the first.
+    _, second = feed_pair(make("a", title_a, "", "Outlet A"), make("b", title_b, "", "B"))
+    assert second.duplicate_of is None, second.reason
+    assert second.new_story
+    _, copy = feed_pair(make("d", title_a, "", "Outlet A"), make("e", title_a, "", "B"))
+    assert copy.duplicate_of == "d"
+
+
 SAME_STORY = [
     pytest.param(
         "Volcano erupts on Iceland's Reykjanes peninsula, town of Grindavik evacuated",
