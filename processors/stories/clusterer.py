@@ -121,7 +121,12 @@ class StoryClusterer:
         source = pick_source(article)
         features = self._featurise(article, source)
         decision = decide(
-            features, self._index, self._stories, cfg, always_evidence=place_in is not None
+            features,
+            self._index,
+            self._stories,
+            cfg,
+            always_evidence=place_in is not None,
+            source=source,
         )
         if place_in is not None:
             decision = decision._replace(matched=None, duplicate_of=None)

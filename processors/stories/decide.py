@@ -76,6 +76,9 @@ class DedupConfig:
     body_candidates: int = 30
     # Of those, the stories the model weighs: the closest by body cosine.
     model_stories: int = 8
+    # Whether the model may join an article to a story whose articles all come
+    # from the article's own outlet (see decide()).
+    model_same_outlet: bool = False
     # Whether the headline rules (pair, signature, neighbours) also decide for an
     # article with full text, before the full-text model.
     title_rules_for_full_text: bool = False
@@ -172,6 +175,7 @@ def decide(
     cfg: DedupConfig,
     *,
     always_evidence: bool = False,
+    source: str = "",
 ) -> Decision:
     """Find the copy or the story for the article with features ``q``.
 
@@ -272,7 +276,16 @@ def decide(
             evidence = gather_evidence(q, body_candidates, set(vetoed), links, stories)
             extra = (summary_weights, mass, evidence)
         model = story_model(cfg)
-        scored = [(model.probability(f), sid, f) for sid, f in evidence]
+        # One outlet's articles share its house style, recurring names and
+        # templates ("Neue »X«-Figur von Y"), so the model would read two of its
+        # unrelated items as one story; a story only that outlet has reported
+        # is left to the copy rule.
+        alone = {
+            sid
+            for sid, _ in evidence
+            if source and not cfg.model_same_outlet and stories[sid].sources == [source]
+        }
+        scored = [(model.probability(f), sid, f) for sid, f in evidence if sid not in alone]
         if scored:
             p, story_id, f = max(scored)
             if p >= model.threshold:

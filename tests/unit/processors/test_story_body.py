@@ -18,7 +18,7 @@ from processors.stories.body import (
     extract_entities,
     extract_markers,
 )
-from processors.stories.clusterer import StoryClusterer
+from processors.stories.clusterer import DedupConfig, StoryClusterer
 from processors.stories.model import FEATURES, MODEL_PATH, load_model
 from wirewatch.events import Article
 
@@ -154,6 +154,18 @@ def test_same_event_in_other_words_joins_and_another_event_of_its_kind_does_not(
     assert second.story_id == first.story_id, second.reason
     assert second.duplicate_of is None
     assert third.new_story, third.reason
+
+
+def test_the_model_does_not_join_a_story_only_the_same_outlet_has_reported() -> None:
+    # One outlet's house style and recurring names make its unrelated items look
+    # alike, so a story only that outlet has reported is left to the copy rule;
+    # across outlets the same pair joins (see the test above).
+    for same_outlet_allowed in (False, True):
+        clusterer = StoryClusterer(DedupConfig(model_same_outlet=same_outlet_allowed))
+        first = clusterer.assign(article("nyt", *MEXICO_1, 0, "New York Times"))
+        second = clusterer.assign(article("nyt2", *MEXICO_2, 30, "New York Times"))
+        assert first.new_story
+        assert (second.story_id == first.story_id) is same_outlet_allowed, second.reason
 
 
 def test_restore_reproduces_body_decisions() -> None:
