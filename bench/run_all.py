@@ -26,13 +26,17 @@ def main() -> None:
     args = parser.parse_args()
     uci = args.data / "story_clusters" / "uci_news_aggregator"
     uci_csv = next(iter(sorted(uci.glob("*.csv"))), None) if uci.is_dir() else None
+    ecb = args.data / "story_clusters" / "ecbplus_dev"
+    ecb_jsonl = next(iter(sorted(ecb.glob("*.jsonl"))), None) if ecb.is_dir() else None
+    story_sets = [str(p) for p in (uci_csv, ecb_jsonl) if p is not None]
     feeds = args.data / "feeds"
     e2e = ["--articles", "5000", "--window", "10000", "--batch-sizes", "100"] if args.quick else []
     runs: list[tuple[str, list[str] | None]] = [
         ("rules_bench.py", []),
         ("regex_redos_bench.py", []),
         ("dedup_bench.py", []),
-        ("dedup_eval.py", [str(uci_csv)] if uci_csv else None),
+        ("dedup_eval.py", story_sets or None),
+        ("feed_capture_stories.py", [str(feeds)] if feeds.is_dir() else None),
         ("feeds_eval.py", [str(feeds)] if feeds.is_dir() else None),
         ("ingest_poll_bench.py", []),
         ("e2e.py", e2e),
