@@ -7,8 +7,8 @@ Usage::
 Every feed file under DIR is parsed with ingest's parser; every entry becomes an
 article with the same time (so all share one window, the hardest case), and the
 clusterer runs over them in file order. Printed, for the shipped setting and, in
-the same run, for the setting that lets the full-text model join a story only
-the article's own outlet has reported (``model_same_outlet``): how many entries
+the same run, for the setting that lets any rule join a story only the
+article's own outlet has reported (``own_outlet_joins``): how many entries
 joined a story by each rule, and a random sample of the model's joins as
 (entry title, matched title, probability), to be judged by eye. No labels exist
 for these captures, so no score is printed.
@@ -105,8 +105,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     for label, config in (
         ("shipped setting", DedupConfig()),
         (
-            "model may join a one-outlet story (model_same_outlet)",
-            DedupConfig(model_same_outlet=True),
+            "any rule may join a one-outlet story (own_outlet_joins)",
+            DedupConfig(own_outlet_joins=True),
         ),
     ):
         print(label)

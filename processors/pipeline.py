@@ -54,6 +54,7 @@ def build_pipeline(settings: ProcessorSettings, rulebook: RuleBook | None) -> Pi
         window_hours=settings.window_hours,
         duplicate_threshold=settings.duplicate_threshold,
         story_threshold=settings.story_threshold,
+        own_outlet_joins=settings.own_outlet_joins,
     )
     return Pipeline(StoryClusterer(config), rulebook, window=timedelta(hours=settings.window_hours))
 

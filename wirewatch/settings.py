@@ -161,6 +161,9 @@ class ProcessorSettings(_Section):
     # Both on processors.stories.clusterer's 0-100 scale (see DedupConfig for what they measure).
     duplicate_threshold: float = 90.0
     story_threshold: float = 90.0
+    # Whether rules other than the copy rule may join an article to a story only
+    # its own outlet has reported (one outlet's items look alike; README, "Stories").
+    own_outlet_joins: bool = False
     state_dir: Path = Path("var/faust")
     # How soon a standby worker takes over from a dead one (and a restarted one
     # gets its partitions back): Kafka waits this long for the lost member.

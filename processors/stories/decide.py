@@ -76,9 +76,9 @@ class DedupConfig:
     body_candidates: int = 30
     # Of those, the stories the model weighs: the closest by body cosine.
     model_stories: int = 8
-    # Whether the model may join an article to a story whose articles all come
-    # from the article's own outlet (see decide()).
-    model_same_outlet: bool = False
+    # Whether anything but the copy rule may join an article to a story whose
+    # articles all come from the article's own outlet (see decide()).
+    own_outlet_joins: bool = False
     # Whether the headline rules (pair, signature, neighbours) also decide for an
     # article with full text, before the full-text model.
     title_rules_for_full_text: bool = False
@@ -225,6 +225,14 @@ def decide(
             vetoed[cand.story_id] = (pair, cand)
     ranked = [(p, c) for p, c in ranked if c.story_id not in vetoed]
     body_candidates = [*ranked, *vetoed.values()]
+    # One outlet's items share its house style, recurring names and templates
+    # ("Neue »X«-Figur von Y", "Giant Bombcast 07-15-2008"), so every rule but
+    # the copy rule would read two of its unrelated items as one story: a story
+    # only the article's own outlet has reported is left to the copy rule.
+    own: set[str] = set()
+    if source and not cfg.own_outlet_joins:
+        own = {c.story_id for _, c in body_candidates if stories[c.story_id].sources == [source]}
+        ranked = [(p, c) for p, c in ranked if c.story_id not in own]
     if len(body_candidates) > cfg.model_stories:
         body_candidates.sort(key=lambda pc: links.get(pc[1].story_id, 0.0), reverse=True)
         del body_candidates[cfg.model_stories :]
@@ -276,16 +284,7 @@ def decide(
             evidence = gather_evidence(q, body_candidates, set(vetoed), links, stories)
             extra = (summary_weights, mass, evidence)
         model = story_model(cfg)
-        # One outlet's articles share its house style, recurring names and
-        # templates ("Neue »X«-Figur von Y"), so the model would read two of its
-        # unrelated items as one story; a story only that outlet has reported
-        # is left to the copy rule.
-        alone = {
-            sid
-            for sid, _ in evidence
-            if source and not cfg.model_same_outlet and stories[sid].sources == [source]
-        }
-        scored = [(model.probability(f), sid, f) for sid, f in evidence if sid not in alone]
+        scored = [(model.probability(f), sid, f) for sid, f in evidence if sid not in own]
         if scored:
             p, story_id, f = max(scored)
             if p >= model.threshold:

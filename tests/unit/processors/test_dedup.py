@@ -146,6 +146,28 @@ def test_titles_in_other_scripts_are_not_copies_of_each_other(title_a: str, titl
     assert copy.duplicate_of == "d"
 
 
+@pytest.mark.parametrize("own_outlet_joins", [False, True])
+def test_a_story_only_the_same_outlet_has_reported_is_joined_only_by_a_copy(
+    own_outlet_joins: bool,
+) -> None:
+    # A blog's posts on its own products, a site's templated announcements: one
+    # outlet's items look alike to the headline rules without being one story.
+    config = DedupConfig(own_outlet_joins=own_outlet_joins, signature_min_window=0)
+    first, second = feed_pair(
+        make("a", "Hugging Face and Graphcore partner for IPU-optimized Transformers", "", "HF"),
+        make("b", "Graphcore and Hugging Face launch new lineup of IPU-ready models", "", "HF", 30),
+        config,
+    )
+    assert first.new_story
+    assert second.new_story is not own_outlet_joins, second.reason
+    _, copy = feed_pair(
+        make("c", "Graphcore and Hugging Face launch new lineup of IPU-ready models", "", "HF"),
+        make("d", "Graphcore and Hugging Face launch new lineup of IPU-ready models", "", "HF", 30),
+        config,
+    )
+    assert copy.duplicate_of == "c"
+
+
 SAME_STORY = [
     pytest.param(
         "Volcano erupts on Iceland's Reykjanes peninsula, town of Grindavik evacuated",
@@ -310,3 +332,12 @@ def test_every_verdict_explains_itself() -> None:
     )
     assert first.reason.startswith("new story")
     assert "similarity" in second.reason
+
+
+@pytest.mark.parametrize("own_outlet_joins", [False, True])
+def test_the_processor_setting_reaches_the_clusterer(own_outlet_joins: bool) -> None:
+    from processors.pipeline import build_pipeline
+    from wirewatch.settings import ProcessorSettings
+
+    pipeline = build_pipeline(ProcessorSettings(own_outlet_joins=own_outlet_joins), None)
+    assert pipeline.clusterer.config.own_outlet_joins is own_outlet_joins

@@ -161,7 +161,7 @@ def test_the_model_does_not_join_a_story_only_the_same_outlet_has_reported() -> 
     # alike, so a story only that outlet has reported is left to the copy rule;
     # across outlets the same pair joins (see the test above).
     for same_outlet_allowed in (False, True):
-        clusterer = StoryClusterer(DedupConfig(model_same_outlet=same_outlet_allowed))
+        clusterer = StoryClusterer(DedupConfig(own_outlet_joins=same_outlet_allowed))
         first = clusterer.assign(article("nyt", *MEXICO_1, 0, "New York Times"))
         second = clusterer.assign(article("nyt2", *MEXICO_2, 30, "New York Times"))
         assert first.new_story
