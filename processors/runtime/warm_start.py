@@ -105,8 +105,11 @@ class WarmStart:
             str(path), options=options, access_type=rocksdict.AccessType.read_only()
         )
         codec, seen = StateJson(), self.seen[name]
+        # One sequential scan: caching its blocks would only grow the process.
+        scan = rocksdict.ReadOptions()
+        scan.fill_cache(False)  # type: ignore[call-arg]  # the stub omits the argument
         try:
-            for key, value in db.items():
+            for key, value in db.items(read_opt=scan):
                 if key == OFFSET_KEY or not isinstance(key, bytes):
                     continue
                 seen[key] = hash(value)
