@@ -74,3 +74,15 @@ def test_a_window_entry_with_a_term_that_is_not_a_string_is_rejected() -> None:
     key, value = next((k, v) for k, v in records.items() if k.startswith("a:"))
     with pytest.raises(StateError):
         load_entry(key[2:], {**value, "tt": [1, 2]})
+
+
+def test_restored_body_weights_share_one_float_per_value() -> None:
+    body = "the central bank raised its key interest rate by half a point on tuesday " * 8
+    article = Article(id="b0", title="Rates story", body=body, published=utcnow())
+    records = StoryClusterer().assign(article).state_updates
+    key, value = next((k, v) for k, v in records if k.startswith("a:") and v is not None)
+    # Two decodings of the record: every float a new object, as from the store.
+    first, second = (load_entry(key[2:], json.loads(json.dumps(value))) for _ in range(2))
+    assert first.features.body is not None and second.features.body is not None
+    pairs = zip(first.features.body.weights, second.features.body.weights, strict=True)
+    assert all(a is b for a, b in pairs)
