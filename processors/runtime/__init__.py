@@ -1,4 +1,4 @@
-"""The Faust runtime: the app, its topics, tables and agents.
+"""The Faust runtime: the app, its topics, tables (in RocksDB) and agents.
 
 Everything here is adapter code around :mod:`processors.pipeline`; the
 decisions themselves live in the pure core.

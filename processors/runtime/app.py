@@ -13,9 +13,11 @@ partition, co-partitioned with its topic, written through the table API:
 - ``alert-state``: which (rule, story) pairs are pending, alerted or followed up.
 They are stored in RocksDB under ``processor.state_dir`` (processors.runtime.tables),
 so a restarted worker reads only the changelog records its local store lacks
-before its agent sees a record; it then rebuilds the in-memory window from the
-tables before its first batch. Another worker stands by to take over. Faust's
-own bugs are fixed in processors.runtime.faust_fixes.
+before its agent sees a record. Its in-memory window is built from the local
+store while it starts (processors.runtime.warm_start) and taken if recovery
+found nothing the store lacked, else rebuilt from the tables before its first
+batch. Another worker stands by to take over. Faust's own bugs are fixed in
+processors.runtime.faust_fixes.
 """
 
 from __future__ import annotations
