@@ -59,3 +59,21 @@ async def produce_articles(settings: Settings, articles: list[Article]) -> None:
         await asyncio.gather(*sends)
     finally:
         await producer.stop()
+
+
+async def scrape_metrics(port: int) -> dict[str, float]:
+    """A stage's /metrics samples by name and labels, e.g. 'x_total{rule="a"}'."""
+    import aiohttp
+    from prometheus_client.parser import text_string_to_metric_families
+
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}/metrics") as response,
+    ):
+        text = await response.text()
+    out: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+            out[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+    return out

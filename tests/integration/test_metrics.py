@@ -11,27 +11,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 import yaml
-from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support import free_port, spawn_stage, stop_stages
+from tests.support import free_port, scrape_metrics, spawn_stage, stop_stages
 from wirewatch.demo.server import start_demo_server
 
 pytestmark = pytest.mark.integration
-
-
-async def scrape(port: int) -> dict[str, float]:
-    """Samples by name+labels, e.g. 'wirewatch_feed_polls_total{status_class=2xx}'."""
-    async with (
-        aiohttp.ClientSession() as session,
-        session.get(f"http://127.0.0.1:{port}/metrics") as response,
-    ):
-        text = await response.text()
-    out: dict[str, float] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
-            out[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
-    return out
 
 
 async def test_ingest_and_processor_metrics(
@@ -72,7 +56,10 @@ async def test_ingest_and_processor_metrics(
         while time.monotonic() < deadline:
             await asyncio.sleep(1)
             try:
-                ingest, processor = await scrape(ingest_port), await scrape(processor_port)
+                ingest, processor = (
+                    await scrape_metrics(ingest_port),
+                    await scrape_metrics(processor_port),
+                )
             except aiohttp.ClientError:
                 continue
             if processor.get("wirewatch_articles_processed_total", 0) >= 7:
@@ -82,9 +69,9 @@ async def test_ingest_and_processor_metrics(
         await runner.cleanup()
     logs = [p.read_text(errors="replace")[-2000:] for p in tmp_path.glob("*.log")]
     assert ingest.get("wirewatch_articles_produced_total") == 7, logs
-    assert ingest.get("wirewatch_feed_polls_total{status_class=2xx}", 0) >= 2
+    assert ingest.get('wirewatch_feed_polls_total{status_class="2xx"}', 0) >= 2
     assert processor.get("wirewatch_articles_processed_total") == 7, logs
     assert processor.get("wirewatch_duplicates_total") == 1
-    assert processor.get("wirewatch_rule_matches_total{rule=cartel-extraditions}", 0) >= 1
-    assert processor.get("wirewatch_alert_decisions_total{reason=new_story}") == 2
+    assert processor.get('wirewatch_rule_matches_total{rule="cartel-extraditions"}', 0) >= 1
+    assert processor.get('wirewatch_alert_decisions_total{reason="new_story"}') == 2
     assert processor.get("wirewatch_processing_latency_seconds_count") == 7

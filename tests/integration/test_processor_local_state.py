@@ -23,14 +23,12 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-import aiohttp
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import GroupCoordinatorNotAvailableError
 from aiokafka.structs import TopicPartition
-from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support import free_port, processor_env, produce_articles, spawn_stage
+from tests.support import free_port, processor_env, produce_articles, scrape_metrics, spawn_stage
 from wirewatch.events import Article, NewsEvent, utcnow
 from wirewatch.kafka import ensure_topics, group_lag
 from wirewatch.settings import KafkaSettings, Settings, load_settings
@@ -126,7 +124,7 @@ async def run_one_article(
         await produce_articles(settings, [article])
         event = await wait_for_event(settings, article.id, log)
         await wait_until_committed(settings, log)
-        samples = await scrape(port)
+        samples = await scrape_metrics(port)
     finally:
         proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
         proc.wait(30)
@@ -197,18 +195,3 @@ async def changelog_end(settings: Settings) -> int:
         return int((await consumer.end_offsets([tp]))[tp])
     finally:
         await consumer.stop()
-
-
-async def scrape(port: int) -> dict[str, float]:
-    """Samples by name and labels, e.g. 'wirewatch_state_records_recovered_total{table="x"}'."""
-    async with (
-        aiohttp.ClientSession() as session,
-        session.get(f"http://127.0.0.1:{port}/metrics") as response,
-    ):
-        text = await response.text()
-    out: dict[str, float] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
-            out[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
-    return out
