@@ -148,8 +148,14 @@ def extract_terms(normalised: str) -> list[str]:
 
 
 def extract_numbers(normalised: str) -> frozenset[str]:
-    """Numbers in a text: magnitudes, percentages, tolls, years. They tell events apart."""
-    return frozenset(tok.replace(",", "") for tok in normalised.split() if tok[0].isdigit())
+    """Numbers in a text: magnitudes, percentages, tolls, years. They tell events apart.
+
+    A word with a digit in it counts too: versions ("alpha2"), flights ("mh17"),
+    summits ("g20") differ in that digit alone.
+    """
+    return frozenset(
+        tok.replace(",", "") for tok in normalised.split() if any(c.isdigit() for c in tok)
+    )
 
 
 _WORD = re.compile(r"[^\W\d_][\w'\u2019.-]*")

@@ -229,6 +229,16 @@ DIFFERENT = [
         "Business news live: as it happened - March 11, 2026",
         id="daily-live-blogs",
     ),
+    pytest.param(
+        "PostGIS 3.5.0alpha1 released with new raster functions",
+        "PostGIS 3.5.0alpha2 released with new raster functions",
+        id="versions-a-digit-apart",
+    ),
+    pytest.param(
+        "Leaders gather for the G7 summit as trade talks stall",
+        "Leaders gather for the G20 summit as trade talks stall",
+        id="g7-and-g20",
+    ),
 ]
 
 
