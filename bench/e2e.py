@@ -188,6 +188,12 @@ async def run_one(
         deliveries = await consume_until(s, s.kafka.topics.deliveries.name, 10**9, timeout_s=3)
         rss_before = memory_of(procs[0].pid)
         restart = await restart_after_kill(s, procs, workers[0], log)
+        if args.standby:
+            # A standby taking over with no local state: it recovers the whole
+            # changelog, as a worker on a new machine would.
+            empty = {**workers[0], "WIREWATCH_PROCESSOR__STATE_DIR": str(tmp / f"standby-{batch}")}
+            standby = await restart_after_kill(s, procs, empty, log)
+            restart.update({f"standby_{k}": v for k, v in standby.items()})
     finally:
         stop_stages(procs, 60)
         await hook.stop()
@@ -307,6 +313,11 @@ async def main() -> None:
     )
     parser.add_argument("--workers", type=int, default=1, help="processor workers in the group")
     parser.add_argument(
+        "--standby",
+        action="store_true",
+        help="after the restart, kill again and start a worker with an empty state directory",
+    )
+    parser.add_argument(
         "--static",
         action="store_true",
         help="workers with processor.instance_id (static membership)",
@@ -374,6 +385,12 @@ def print_table(rows: list[dict[str, float]], base: float, args: argparse.Namesp
               f"{row['rss_mb']:,.0f} MB before the kill (peak {row['peak_mb']:,.0f} MB), "
               f"{row['restart_rss_mb']:,.0f} MB after the restart "
               f"(peak {row['restart_peak_mb']:,.0f} MB)")  # fmt: skip
+        if "standby_restart_s" in row:
+            print(f"batch {row['batch']:.0f}: a standby with an empty state directory: first "
+                  f"new event {row['standby_restart_s']:.1f} s after its start "
+                  f"({row['standby_recovered']:,.0f} changelog records recovered, window "
+                  f"rebuilt in {row['standby_rebuild_s']:.1f} s), RSS "
+                  f"{row['standby_restart_rss_mb']:,.0f} MB")  # fmt: skip
 
 
 if __name__ == "__main__":
