@@ -7,10 +7,15 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import aiohttp
+from aiokafka.errors import GroupCoordinatorNotAvailableError
+from prometheus_client.parser import text_string_to_metric_families
+
 from wirewatch.events import Article
-from wirewatch.kafka import make_producer
+from wirewatch.kafka import group_lag, make_producer
 from wirewatch.settings import Settings
 
 
@@ -63,9 +68,6 @@ async def produce_articles(settings: Settings, articles: list[Article]) -> None:
 
 async def scrape_metrics(port: int) -> dict[str, float]:
     """A stage's /metrics samples by name and labels, e.g. 'x_total{rule="a"}'."""
-    import aiohttp
-    from prometheus_client.parser import text_string_to_metric_families
-
     async with (
         aiohttp.ClientSession() as session,
         session.get(f"http://127.0.0.1:{port}/metrics") as response,
@@ -77,3 +79,25 @@ async def scrape_metrics(port: int) -> dict[str, float]:
             labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
             out[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
     return out
+
+
+async def wait_until_committed(
+    settings: Settings, timeout_s: float, poll_s: float = 0.5
+) -> dict[tuple[str, int], int]:
+    """Poll the processor group's lag until it has committed everything; return the last lag.
+
+    Faust flushes its producer before each commit, so once the group has
+    committed a record its events, alerts and table changelog writes are on
+    the broker. An empty lag means no commit yet; callers assert on the result.
+    """
+    lag: dict[tuple[str, int], int] = {}
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            lag = await group_lag(settings.kafka.bootstrap, settings.processor.app_id)
+        except GroupCoordinatorNotAvailableError:
+            lag = {}  # a fresh broker is still creating its offsets topic
+        if lag and sum(lag.values()) == 0:
+            break
+        await asyncio.sleep(poll_s)
+    return lag

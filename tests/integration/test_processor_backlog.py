@@ -10,20 +10,17 @@ group's commit would stop before them for good.
 
 from __future__ import annotations
 
-import asyncio
 import signal
-import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from aiokafka.errors import GroupCoordinatorNotAvailableError
 
-from tests.support import processor_env, produce_articles, spawn_stage
+from tests.support import processor_env, produce_articles, spawn_stage, wait_until_committed
 from wirewatch.events import Article, NewsEvent, utcnow
-from wirewatch.kafka import ensure_topics, group_lag, topic_partitions
+from wirewatch.kafka import ensure_topics, topic_partitions
 from wirewatch.settings import KafkaSettings, Settings, load_settings
 
 pytestmark = pytest.mark.integration
@@ -67,17 +64,8 @@ def articles(start: int, end: int) -> list[Article]:
 async def run_until_committed(env: dict[str, str], settings: Settings, log: Path) -> str:
     """Run a worker until its group has committed everything on its topics; return its log."""
     proc = spawn_stage("process", env, log)
-    lag: dict[tuple[str, int], int] = {}
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                lag = await group_lag(settings.kafka.bootstrap, settings.processor.app_id)
-            except GroupCoordinatorNotAvailableError:
-                lag = {}  # a fresh broker is still creating its offsets topic
-            if lag and sum(lag.values()) == 0:
-                break
-            await asyncio.sleep(1)
+        lag = await wait_until_committed(settings, 120, poll_s=1)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)

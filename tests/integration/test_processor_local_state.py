@@ -18,19 +18,24 @@ import asyncio
 import json
 import random
 import signal
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.errors import GroupCoordinatorNotAvailableError
 from aiokafka.structs import TopicPartition
 
-from tests.support import free_port, processor_env, produce_articles, scrape_metrics, spawn_stage
+from tests.support import (
+    free_port,
+    processor_env,
+    produce_articles,
+    scrape_metrics,
+    spawn_stage,
+    wait_until_committed,
+)
 from wirewatch.events import Article, NewsEvent, utcnow
-from wirewatch.kafka import ensure_topics, group_lag
+from wirewatch.kafka import ensure_topics
 from wirewatch.settings import KafkaSettings, Settings, load_settings
 
 pytestmark = pytest.mark.integration
@@ -61,7 +66,7 @@ async def test_restart_reads_only_what_its_local_store_lacks(
     proc = spawn_stage("process", env, log)
     try:
         await produce_articles(settings, first)
-        await wait_until_committed(settings, log)
+        await wait_for_commit(settings, log)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
@@ -123,7 +128,7 @@ async def run_one_article(
     try:
         await produce_articles(settings, [article])
         event = await wait_for_event(settings, article.id, log)
-        await wait_until_committed(settings, log)
+        await wait_for_commit(settings, log)
         samples = await scrape_metrics(port)
     finally:
         proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
@@ -167,23 +172,11 @@ async def wait_for_event(settings: Settings, article_id: str, log: Path) -> News
         await consumer.stop()
 
 
-async def wait_until_committed(settings: Settings, log: Path) -> None:
-    """Poll the processor group's lag until it has committed everything it consumed.
-
-    Faust flushes its producer before each commit: once a record is committed,
-    its changelog writes are on the broker.
-    """
-    lag: dict[tuple[str, int], int] = {}
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            lag = await group_lag(settings.kafka.bootstrap, settings.processor.app_id)
-        except GroupCoordinatorNotAvailableError:
-            lag = {}  # a fresh broker is still creating its offsets topic
-        if lag and sum(lag.values()) == 0:
-            return
-        await asyncio.sleep(0.5)
-    raise AssertionError((lag, log.read_text()[-3000:]))
+async def wait_for_commit(settings: Settings, log: Path) -> None:
+    """Wait until the processor group has committed everything it consumed (90 s at most)."""
+    lag = await wait_until_committed(settings, 90)
+    if not (lag and sum(lag.values()) == 0):
+        raise AssertionError((lag, log.read_text()[-3000:]))
 
 
 async def changelog_end(settings: Settings) -> int:

@@ -7,18 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from aiokafka.errors import GroupCoordinatorNotAvailableError
 
-from tests.support import processor_env, produce_articles, spawn_stage
+from tests.support import processor_env, produce_articles, spawn_stage, wait_until_committed
 from wirewatch.events import AlertDecision, Article, NewsEvent, utcnow
-from wirewatch.kafka import ensure_topics, group_lag, topic_partitions
+from wirewatch.kafka import ensure_topics, topic_partitions
 from wirewatch.settings import KafkaSettings, Settings, load_settings
 
 pytestmark = pytest.mark.integration
@@ -59,26 +57,6 @@ async def collect(
     finally:
         await consumer.stop()
     return values
-
-
-async def wait_until_committed(settings: Settings, timeout_s: float) -> dict[tuple[str, int], int]:
-    """Poll the processor group's lag until it has committed everything; return the last lag.
-
-    Faust flushes its producer before each commit, so once the group has
-    committed a record its events, alerts and table changelog writes are on
-    the broker. news.raw has one partition here, so a non-empty lag covers it.
-    """
-    lag: dict[tuple[str, int], int] = {}
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            lag = await group_lag(settings.kafka.bootstrap, settings.processor.app_id)
-        except GroupCoordinatorNotAvailableError:
-            lag = {}  # a fresh broker is still creating its offsets topic
-        if lag and sum(lag.values()) == 0:
-            break
-        await asyncio.sleep(0.5)
-    return lag
 
 
 async def test_near_duplicate_after_kill_9_joins_the_story_from_before(
