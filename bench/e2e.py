@@ -46,9 +46,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import aiohttp
-from prometheus_client.parser import text_string_to_metric_families
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.e2e_support import (
@@ -62,7 +59,7 @@ from bench.e2e_support import (
     window_state,
     write_rules,
 )
-from tests.support import free_port, spawn_stage, stop_stages
+from tests.support import free_port, scrape_metrics, spawn_stage, stop_stages
 from wirewatch.broker import LocalBroker
 from wirewatch.events import AlertDecision, Article, DeliveryAttempt, NewsEvent
 from wirewatch.kafka import ensure_topics, group_lag, make_consumer, make_producer
@@ -287,15 +284,10 @@ def memory_of(pid: int) -> tuple[float, float]:
 
 async def scrape(port: int) -> dict[str, float]:
     """The worker's /metrics samples by name (labels summed)."""
-    async with (
-        aiohttp.ClientSession() as session,
-        session.get(f"http://127.0.0.1:{port}/metrics") as response,
-    ):
-        text = await response.text()
     out: dict[str, float] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            out[sample.name] = out.get(sample.name, 0.0) + sample.value
+    for key, value in (await scrape_metrics(port)).items():
+        name = key.split("{", 1)[0]
+        out[name] = out.get(name, 0.0) + value
     return out
 
 
