@@ -68,6 +68,7 @@ def rule_of(reason: str) -> str:
         ("model", "full-text model p="),
         ("signature", "signature terms"),
         ("neighbours", "close neighbours"),
+        ("title cosine", "title cosine"),
     ):
         if words in reason:
             return rule

@@ -15,6 +15,8 @@ different people, are different events however alike the wording is.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from itertools import repeat
 from typing import NamedTuple
 
@@ -160,3 +162,32 @@ def score_pair(
     if 2 * shared >= min(len(q.title_set), len(c.title_set)) or summary >= 0.5:
         copy = score_copy(q, c, summary_floor)
     return PairScore(copy=copy, story=story, shared_terms=shared, conflict="")
+
+
+def title_weigher(size: int, df: Callable[[str], int]) -> Callable[[str], float]:
+    """Smoothed IDF of a title term over a window of ``size`` articles (never below 1)."""
+    size += 1
+    log = math.log
+
+    def weigh(term: str) -> float:
+        return log(size / (df(term) + 1)) + 1.0
+
+    return weigh
+
+
+def title_cosine(
+    q_weights: dict[str, float], q_norm: float, terms: frozenset[str], weigh: Callable[[str], float]
+) -> float:
+    """IDF-weighted cosine of the query's title terms and a candidate's."""
+    if not q_norm or not terms:
+        return 0.0
+    dot = 0.0
+    norm = 0.0
+    for term in terms:
+        w = q_weights.get(term)
+        if w is None:
+            w = weigh(term)
+        else:
+            dot += w * w
+        norm += w * w
+    return dot / (q_norm * math.sqrt(norm))

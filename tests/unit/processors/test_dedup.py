@@ -351,3 +351,43 @@ def test_the_processor_setting_reaches_the_clusterer(own_outlet_joins: bool) -> 
 
     pipeline = build_pipeline(ProcessorSettings(own_outlet_joins=own_outlet_joins), None)
     assert pipeline.clusterer.config.own_outlet_joins is own_outlet_joins
+
+
+@pytest.mark.parametrize(
+    ("title_a", "title_b"),
+    [
+        pytest.param(
+            "Edward Snowden speaks at SXSW conference",
+            "Snowden speaks at SXSW",
+            id="shortened",
+        ),
+        pytest.param(
+            "Twitch streaming arrives on Xbox One ahead of Titanfall",
+            "Twitch arrives on Xbox One as Titanfall launches",
+            id="reworded",
+        ),
+    ],
+)
+def test_a_headline_close_by_idf_weighted_cosine_joins_the_story(
+    title_a: str, title_b: str
+) -> None:
+    first, second = feed_pair(make("a", title_a, source="BBC"), make("b", title_b, minutes=30))
+    assert second.story_id == first.story_id
+    assert second.duplicate_of is None
+    assert second.reason.startswith("same story as a: title cosine"), second.reason
+    assert second.similarity is not None and second.similarity >= 70.0
+    # The same pair without the rule: the other headline rules leave it apart,
+    # so the join above is the cosine rule's own.
+    off = DedupConfig(title_cosine_threshold=101.0)
+    _, alone = feed_pair(make("a", title_a, source="BBC"), make("b", title_b, minutes=30), off)
+    assert alone.new_story, alone.reason
+
+
+def test_the_title_cosine_rule_leaves_full_text_to_the_model() -> None:
+    title = "Edward Snowden speaks at SXSW conference"
+    body = LONG_BODY * 3
+    first = make("a", title, source="BBC").model_copy(update={"body": body})
+    second = make("b", "Snowden speaks at SXSW", minutes=30)
+    second = second.model_copy(update={"body": body.replace("vessel", "tanker")})
+    _, verdict = feed_pair(first, second)
+    assert "title cosine" not in verdict.reason, verdict.reason
