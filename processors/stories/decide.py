@@ -10,6 +10,7 @@ Rules, tried in order, each explained in the verdict's ``reason``:
    - title cosine: the IDF-weighted cosine of the titles reaches
      ``title_cosine_threshold``;
    - signature: the article carries the story's signature terms (see DedupConfig);
+     of several such stories, the largest;
    - neighbours: nearly all close candidates belong to one story;
 3. full text: for an article with a body, the fitted model of
    :mod:`processors.stories.model` over body, name, year and title evidence
@@ -284,15 +285,21 @@ def decide(
         if cos >= cfg.title_cosine_threshold:
             reason = f"same story as {cand.article_id}: title cosine {cos:.1f}"
             return Decision(cand, None, round(cos, 1), reason, *extra)
-    best_signature: tuple[float, list[str], PairScore, Entry] | None = None
+    # Of the stories whose signature the article carries, the largest: a story's
+    # early articles often open side stories that share its signature, and
+    # joining the established one keeps them from drawing the rest of it away
+    # (UCI recall 0.359 -> 0.388 at the same precision; 1k slices 0.347 -> 0.400).
+    best_signature: tuple[tuple[int, float], list[str], PairScore, Entry] | None = None
     for pair, cand in ranked if title_rules and len(index) >= cfg.signature_min_window else ():
         # A story whose best match shares fewer title terms than a signature needs
         # cannot pass; skipping it saves the profile lookups.
         if pair.shared_terms < cfg.signature_terms:
             continue
-        strength, signature = match_signature(q, stories[cand.story_id], index, cfg)
-        if signature and (best_signature is None or strength > best_signature[0]):
-            best_signature = (strength, signature, pair, cand)
+        story = stories[cand.story_id]
+        strength, signature = match_signature(q, story, index, cfg)
+        rank = (story.members, strength)
+        if signature and (best_signature is None or rank > best_signature[0]):
+            best_signature = (rank, signature, pair, cand)
     if best_signature is not None:
         _, signature, pair, cand = best_signature
         reason = (

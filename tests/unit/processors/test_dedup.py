@@ -391,3 +391,26 @@ def test_the_title_cosine_rule_leaves_full_text_to_the_model() -> None:
     second = second.model_copy(update={"body": body.replace("vessel", "tanker")})
     _, verdict = feed_pair(first, second)
     assert "title cosine" not in verdict.reason, verdict.reason
+
+
+def test_of_several_stories_whose_signature_an_article_carries_it_joins_the_largest() -> None:
+    # A side story that shares the main story's signature and more of the
+    # article's words (a stronger signature match) must not draw the story's
+    # next articles away from the story most outlets have joined.
+    config = DedupConfig(signature_min_window=0, title_cosine_threshold=101.0)
+    clusterer = StoryClusterer(config)
+    for i, title in enumerate(BACKGROUND):
+        clusterer.assign(make(f"bg{i}", title, minutes=-60 + i))
+    main = [
+        ("m1", "Chiquita and Fyffes agree merger", "Reuters"),
+        ("m2", "Fyffes shareholders back Chiquita merger", "BBC"),
+        ("m3", "Chiquita Fyffes merger under way", "CNBC"),
+    ]
+    for n, (article_id, title, source) in enumerate(main):
+        clusterer.assign(make(article_id, title, source=source, minutes=n), place_in="main")
+    side = make("s1", "Banana group Chiquita Fyffes weighs Irish tax move", source="FT", minutes=4)
+    clusterer.assign(side, place_in="side")
+    article = make("q", "Chiquita Fyffes merger: banana giant picks Irish domicile", minutes=5)
+    verdict = clusterer.assign(article)
+    assert "signature" in verdict.reason, verdict.reason
+    assert verdict.story_id == "main", verdict.reason
