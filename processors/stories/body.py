@@ -13,8 +13,9 @@ body becomes
 and a story keeps the sum of its members' vectors (a centroid whose squared
 norm is maintained incrementally) with entity and year counts. Comparing an
 article with a story yields the features that :mod:`processors.stories.model`
-weighs: centroid cosine, best single-article cosine, entity cosine, and how
-many of the story's defining entities and years the article lacks.
+weighs (BodyEvidence): centroid cosine, best single-article cosine, entity
+cosine, how many of the story's defining names and years the article lacks,
+and the event markers it shares.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import mul
+from typing import NamedTuple
 
 from processors.stories.features import normalise_text, stem_all
 
@@ -251,8 +253,19 @@ def cosine(vector: dict[str, float], other: BodyFeatures) -> float:
     return dot
 
 
-def compare_body(body: BodyFeatures, profile: BodyProfile, link: float) -> tuple[float, ...]:
-    """The body features of an (article, story) pair, as :mod:`model` reads them.
+class BodyEvidence(NamedTuple):
+    """What an article's body says about one candidate story (see compare_body)."""
+
+    centroid_cos: float  # cosine with the story's centroid
+    link_cos: float  # the best cosine with one of the story's articles
+    entity_cos: float  # cosine of the names the two carry
+    defining_missing: float  # share of the story's defining names the article lacks
+    year_conflict: float  # 1 when the story's common years and the article's do not meet
+    markers_shared: float  # share of the article's event markers the story carries
+
+
+def compare_body(body: BodyFeatures, profile: BodyProfile, link: float) -> BodyEvidence:
+    """The body evidence of an (article, story) pair, as :mod:`model` reads it.
 
     ``link`` is the best cosine between the article and one of the story's
     articles among the candidates.
@@ -264,16 +277,14 @@ def compare_body(body: BodyFeatures, profile: BodyProfile, link: float) -> tuple
         dot = sum(map(mul, map(profile.centroid.get, body.terms, repeat(0.0)), body.weights))
     centroid_cos = dot / math.sqrt(profile.norm2) if profile.norm2 > 1e-12 else 0.0
     entities = profile.entities
-    entity_cos = sig_missing = top_missing = 0.0
+    entity_cos = defining_missing = 0.0
     if body.entities and entities:
         shared = sum(entities.get(e, 0) for e in body.entities)
         entity_cos = shared / math.sqrt(len(body.entities) * profile.entity_norm2)
         defining = profile.defining_entities()
         if defining:
             have = set(body.entities)
-            sig_missing = sum(e not in have for e in defining) / len(defining)
-        top = body.entities[:3]
-        top_missing = sum(e not in entities for e in top) / len(top)
+            defining_missing = sum(e not in have for e in defining) / len(defining)
     year_conflict = 0.0
     if body.years and profile.years:
         common = {y for y, c in profile.years.items() if c >= 0.5 * profile.members}
@@ -281,4 +292,6 @@ def compare_body(body: BodyFeatures, profile: BodyProfile, link: float) -> tuple
     markers_shared = 0.0
     if body.markers and profile.markers:
         markers_shared = sum(m in profile.markers for m in body.markers) / len(body.markers)
-    return (centroid_cos, link, entity_cos, sig_missing, top_missing, year_conflict, markers_shared)
+    return BodyEvidence(
+        centroid_cos, link, entity_cos, defining_missing, year_conflict, markers_shared
+    )

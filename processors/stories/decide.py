@@ -169,12 +169,16 @@ def gather_evidence(
         text = compare_body(body, profile, links.get(cand.story_id, 0.0))
         # In the order of processors.stories.model.FEATURES.
         features = (
-            *text[:6],
+            text.centroid_cos,
+            text.link_cos,
+            text.entity_cos,
+            text.defining_missing,
+            text.year_conflict,
             min(1.0, pair.shared_terms / 6.0),
             pair.story / 100.0,
             float(cand.story_id in vetoed),
-            text[1] * text[2],
-            text[6],
+            text.link_cos * text.entity_cos,
+            text.markers_shared,
         )
         out.append((cand.story_id, features))
     return tuple(out)

@@ -18,7 +18,6 @@ FEATURES = (
     "link_cos",  # article vs its closest story article among the candidates
     "entity_cos",  # names the article and the story carry
     "defining_missing",  # share of the story's defining names the article lacks
-    "top_missing",  # share of the article's own top names the story lacks
     "year_conflict",  # the story's years and the article's do not meet
     "title_shared",  # shared title terms with the closest article, /6, capped at 1
     "title_score",  # the pairwise same-story score of processors.stories.score, /100
