@@ -83,39 +83,51 @@ class WarmStart:
             table.recovered = None
 
     def _build(self, pipeline: Pipeline, paths: list[Path]) -> Pipeline:
-        # See BatchWorker._rebuild: the collector only slows a build of
-        # long-lived objects down.
-        gc.disable()
-        try:
-            window = self._read(self.tables[0].name, paths[0])
-            pipeline.restore(window, self._read(self.tables[1].name, paths[1]))
-        finally:
-            gc.enable()
-        self.counts = (len(self.seen[self.tables[0].name]), len(self.seen[self.tables[1].name]))
+        names = [table.name for table in self.tables]
+        restore_from_stores(pipeline, paths[0], paths[1], self.seen[names[0]], self.seen[names[1]])
+        self.counts = (len(self.seen[names[0]]), len(self.seen[names[1]]))
         return pipeline
 
-    def _read(self, name: str, path: Path) -> Iterator[tuple[str, Any]]:
-        if not path.is_dir():
-            return
-        options = rocksdict.Options(raw_mode=True)
-        # Every file opened now: the worker's own store may compact and delete
-        # files while this view still reads them.
-        options.set_max_open_files(-1)
-        db = rocksdict.Rdict(
-            str(path), options=options, access_type=rocksdict.AccessType.read_only()
-        )
-        codec, seen = StateJson(), self.seen[name]
-        # One sequential scan: caching its blocks would only grow the process.
-        scan = rocksdict.ReadOptions()
-        scan.fill_cache(False)  # type: ignore[call-arg]  # the stub omits the argument
-        try:
-            for key, value in db.items(read_opt=scan):
-                if key == OFFSET_KEY or not isinstance(key, bytes):
-                    continue
-                seen[key] = hash(value)
-                yield json.loads(key), codec.loads(cast(bytes, value))
-        finally:
-            db.close()
+
+def restore_from_stores(
+    pipeline: Pipeline,
+    window_path: Path,
+    alerts_path: Path,
+    window_seen: dict[bytes, int],
+    alerts_seen: dict[bytes, int],
+) -> None:
+    """Rebuild ``pipeline`` from two table stores, noting each value's hash per key in ``seen``."""
+    # See BatchWorker._rebuild: the collector only slows a build of
+    # long-lived objects down.
+    gc.disable()
+    try:
+        window = read_store(window_path, window_seen)
+        pipeline.restore(window, read_store(alerts_path, alerts_seen))
+    finally:
+        gc.enable()
+
+
+def read_store(path: Path, seen: dict[bytes, int]) -> Iterator[tuple[str, Any]]:
+    """Every (key, value) of a table partition's store, read-only, in one uncached scan."""
+    if not path.is_dir():
+        return
+    options = rocksdict.Options(raw_mode=True)
+    # Every file opened now: the worker's own store may compact and delete
+    # files while this view still reads them.
+    options.set_max_open_files(-1)
+    db = rocksdict.Rdict(str(path), options=options, access_type=rocksdict.AccessType.read_only())
+    codec = StateJson()
+    # One sequential scan: caching its blocks would only grow the process.
+    scan = rocksdict.ReadOptions()
+    scan.fill_cache(False)  # type: ignore[call-arg]  # the stub omits the argument
+    try:
+        for key, value in db.items(read_opt=scan):
+            if key == OFFSET_KEY or not isinstance(key, bytes):
+                continue
+            seen[key] = hash(value)
+            yield json.loads(key), codec.loads(cast(bytes, value))
+    finally:
+        db.close()
 
 
 def store_path(table: StateTable) -> Path:
