@@ -231,19 +231,25 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=cache)
     parser.add_argument("--trace", action="store_true")
     parser.add_argument("--child", choices=["decode", "restore", "exact"], help=argparse.SUPPRESS)
-    parser.add_argument("--store", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--store", type=Path, help="a store this bench wrote before, used as is (no rebuild)"
+    )
     args = parser.parse_args()
     if args.child:
         print(json.dumps(measure(args.child, args.store, args.trace)))
         return
-    directory = args.cache / f"w{args.window}-s{args.seed}-p{args.probes}-{fingerprint()}"
+    directory = args.store or (
+        args.cache / f"w{args.window}-s{args.seed}-p{args.probes}-{fingerprint()}"
+    )
     if not (directory / "probes.json").exists():
         build_store(directory, args.window, args.seed, args.probes)
     else:
         print(f"store: {directory} (cached)")
-    rows = [run_child("decode", directory, False), run_child("restore", directory, args.trace)]
+    rows = [run_child("decode", directory, False), run_child("restore", directory, False)]
     exact = run_child("exact", directory, False)
-    print(f"\nwindow of {args.window:,} one-article stories, bodies ~4,000 chars")
+    traced = run_child("restore", directory, True) if args.trace else None
+    size = json.loads((directory / "probes.json").read_text())["size"]
+    print(f"\nwindow of {size:,} one-article stories, bodies ~4,000 chars")
     print(f"{'pass':<34} {'records':>9} {'seconds':>8} {'µs/record':>10} {'RSS after':>10}")
     names = {
         "decode": "baseline: scan + decode, kept none",
@@ -267,9 +273,9 @@ def main() -> None:
     )
     for miss in exact["mismatched"][:5]:
         print(f"  MISMATCH {miss}")
-    if args.trace:
-        print(f"\ntracemalloc after the restore: {restored['trace_total_mb']:,.0f} MB traced")
-        print("\n".join(restored["trace"]))
+    if traced is not None:
+        print(f"\ntracemalloc after a restore: {traced['trace_total_mb']:,.0f} MB traced")
+        print("\n".join(traced["trace"]))
     if exact["mismatched"]:
         sys.exit(1)
 

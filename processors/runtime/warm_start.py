@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import logging
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, cast
 
+import msgspec
 import rocksdict
 
 from processors.pipeline import Pipeline
@@ -125,9 +125,13 @@ def read_store(path: Path, seen: dict[bytes, int]) -> Iterator[tuple[str, Any]]:
             if key == OFFSET_KEY or not isinstance(key, bytes):
                 continue
             seen[key] = hash(value)
-            yield json.loads(key), codec.loads(cast(bytes, value))
+            yield decode_key(key), codec.loads(cast(bytes, value))
     finally:
         db.close()
+
+
+# Faust writes a table's keys as JSON strings.
+decode_key = msgspec.json.Decoder().decode
 
 
 def store_path(table: StateTable) -> Path:

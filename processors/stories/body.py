@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import mul
@@ -158,7 +159,11 @@ class IdfLookup:
 
     def observe(self, terms: Counter[str]) -> None:
         """Count one article's distinct terms."""
-        self.df.update(terms.keys())
+        self.observe_distinct(terms.keys())
+
+    def observe_distinct(self, terms: Iterable[str]) -> None:
+        """Count one article's terms, each given once."""
+        self.df.update(terms)
         self.size += 1.0
         self._since += 1
         if self._since >= self.half_life:
@@ -213,8 +218,13 @@ class BodyProfile:
         """Add (or with ``sign=-1`` remove) one member's body features."""
         centroid = self.centroid
         for term, weight in zip(body.terms, body.weights, strict=True):
-            old = centroid.get(term, 0.0)
-            new = old + sign * weight
+            old = centroid.get(term)
+            if old is None:
+                # The weight itself, not an equal new float: most terms of a
+                # large window belong to one article, and a float is 24 bytes.
+                old, new = 0.0, weight if sign > 0 else -weight
+            else:
+                new = old + sign * weight
             self.norm2 += new * new - old * old
             if abs(new) > 1e-9:
                 centroid[term] = new

@@ -26,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -165,12 +164,12 @@ class StoryClusterer:
                 sources = [entry.source] if entry.source else []
                 story = Story(entry.story_id, entry.article_id, sources)
                 self._stories[entry.story_id] = story
-            story.add_member(entry.features)
+            story.defer_member(entry.features)
             self._index.add(entry)
             if entry.features.body is not None:
                 # Only the stored strongest terms survive a restart: IDF restarts
                 # from them and the live stream refines it again.
-                self._idf.observe(Counter(entry.features.body.terms))
+                self._idf.observe_distinct(entry.features.body.terms)
             self._clock = max(self._clock, entry.ts)
             self._seq = max(self._seq, entry.seq + 1)
         for story_id in [s for s, story in self._stories.items() if story.members == 0]:

@@ -17,6 +17,8 @@ from itertools import islice
 from processors.stories.body import BodyProfile
 from processors.stories.features import TextFeatures
 
+DEQUE_AT = 64
+
 
 @dataclass(slots=True, eq=False)
 class Entry:
@@ -34,25 +36,16 @@ class Entry:
 
 
 @dataclass(slots=True)
-class Story:
-    """A story: its outlets and a profile of its articles still in the window.
+class StoryProfile:
+    """What a story's articles in the window carry: per title term and country, how
+    many of them name it, and their summed body vectors, entities and years."""
 
-    The profile counts, per title term and country, how many member articles
-    carry it; it is what the signature rule and the story-level country check
-    read.
-    """
-
-    story_id: str
-    first_article: str
-    sources: list[str] = field(default_factory=list)
-    members: int = 0
     terms: Counter[str] = field(default_factory=Counter)
     places: Counter[str] = field(default_factory=Counter)
     body: BodyProfile = field(default_factory=BodyProfile)
 
-    def add_member(self, features: TextFeatures) -> None:
-        """Count one more article of this story in the window."""
-        self.members += 1
+    def add(self, features: TextFeatures) -> None:
+        """Count one member article."""
         if features.body is not None:
             self.body.add(features.body)
         # Counter.update counts an iterable in C.
@@ -60,9 +53,8 @@ class Story:
         if features.places:
             self.places.update(features.places)
 
-    def remove_member(self, features: TextFeatures) -> None:
-        """Forget an evicted article's contribution to the profile."""
-        self.members -= 1
+    def remove(self, features: TextFeatures) -> None:
+        """Forget one member article."""
         if features.body is not None:
             self.body.add(features.body, sign=-1)
         for counter, keys in ((self.terms, features.title_terms), (self.places, features.places)):
@@ -76,6 +68,68 @@ class Story:
                     counter.pop(key, None)
 
 
+@dataclass(slots=True)
+class Story:
+    """A story: its outlets, its member count and the profile of its members.
+
+    The profile (:class:`StoryProfile`) is what the signature rule, the
+    story-level country check and the body comparison read. It is built when
+    first read: a restart restores every story of a large window, most of which
+    are never read before they leave it, and building all their profiles made
+    the restart slow and the window large. Built from the members in the order
+    they joined, it equals the one built as they joined.
+    """
+
+    story_id: str
+    first_article: str
+    sources: list[str] = field(default_factory=list)
+    members: int = 0
+    _profile: StoryProfile | None = None
+    _deferred: list[TextFeatures] | None = None  # members not yet in the profile
+
+    @property
+    def terms(self) -> Counter[str]:
+        """Member articles per title term."""
+        return (self._profile or self._build_profile()).terms
+
+    @property
+    def places(self) -> Counter[str]:
+        """Member articles per country named."""
+        return (self._profile or self._build_profile()).places
+
+    @property
+    def body(self) -> BodyProfile:
+        """The members' summed body vectors, entity, year and marker counts."""
+        return (self._profile or self._build_profile()).body
+
+    def defer_member(self, features: TextFeatures) -> None:
+        """Count a restored member now, and in the profile when that is first read."""
+        self.members += 1
+        if self._profile is not None:
+            self._profile.add(features)
+        elif self._deferred is None:
+            self._deferred = [features]
+        else:
+            self._deferred.append(features)
+
+    def add_member(self, features: TextFeatures) -> None:
+        """Count one more article of this story in the window."""
+        self.members += 1
+        (self._profile or self._build_profile()).add(features)
+
+    def remove_member(self, features: TextFeatures) -> None:
+        """Forget an evicted article's contribution to the profile."""
+        self.members -= 1
+        (self._profile or self._build_profile()).remove(features)
+
+    def _build_profile(self) -> StoryProfile:
+        profile = self._profile = StoryProfile()
+        for features in self._deferred or ():
+            profile.add(features)
+        self._deferred = None
+        return profile
+
+
 class WindowIndex:
     """Articles in the window, their term postings and document frequencies."""
 
@@ -85,7 +139,10 @@ class WindowIndex:
         self.scan_budget = scan_budget
         self.entries: dict[str, Entry] = {}
         self._order: deque[Entry] = deque()
-        self._postings: dict[str, deque[Entry]] = {}
+        # A posting list is a list while short (most terms are rare, and an empty
+        # deque alone takes 624 bytes) and a deque from DEQUE_AT entries on, where
+        # popping the oldest from a list would move the whole list.
+        self._postings: dict[str, list[Entry] | deque[Entry]] = {}
 
     def __len__(self) -> int:
         return len(self._order)
@@ -103,8 +160,11 @@ class WindowIndex:
         for term in entry.indexed:
             bucket = postings.get(term)
             if bucket is None:
-                postings[term] = bucket = deque()
-            bucket.append(entry)
+                postings[term] = [entry]
+            else:
+                bucket.append(entry)
+                if len(bucket) == DEQUE_AT and isinstance(bucket, list):
+                    postings[term] = deque(bucket)
 
     def evict(self, before: float, max_entries: int) -> Iterator[Entry]:
         """Remove and yield entries older than ``before`` or beyond ``max_entries``."""
@@ -118,7 +178,10 @@ class WindowIndex:
                 bucket = postings[term]
                 # FIFO holds per posting list, so the evicted entry is at the left.
                 if bucket and bucket[0] is entry:
-                    bucket.popleft()
+                    if isinstance(bucket, list):
+                        del bucket[0]
+                    else:
+                        bucket.popleft()
                 else:
                     bucket.remove(entry)
                 if not bucket:
