@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from processors.rules import RuleBook
 from processors.stories.clusterer import DedupConfig, StoryClusterer, Verdict
+from processors.stories.state import StoredValue
 from wirewatch.events import AlertDecision, Article, NewsEvent, Outlet, RuleMatch, utcnow
 from wirewatch.settings import ProcessorSettings
 
@@ -91,7 +92,7 @@ class Pipeline:
 
     def restore(
         self,
-        dedup_records: Iterable[tuple[str, dict[str, Any]]],
+        dedup_records: Iterable[tuple[str, StoredValue]],
         alert_records: Iterable[tuple[str, dict[str, Any]]],
     ) -> None:
         """Rebuild in-memory state from what earlier runs persisted."""

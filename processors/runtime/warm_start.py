@@ -101,14 +101,19 @@ def restore_from_stores(
     # long-lived objects down.
     gc.disable()
     try:
-        window = read_store(window_path, window_seen)
+        # The window's values go in as stored: the clusterer decodes an entry's
+        # features only when it first reads them.
+        window = read_store(window_path, window_seen, decode=False)
         pipeline.restore(window, read_store(alerts_path, alerts_seen))
     finally:
         gc.enable()
 
 
-def read_store(path: Path, seen: dict[bytes, int]) -> Iterator[tuple[str, Any]]:
-    """Every (key, value) of a table partition's store, read-only, in one uncached scan."""
+def read_store(
+    path: Path, seen: dict[bytes, int], *, decode: bool = True
+) -> Iterator[tuple[str, Any]]:
+    """Every (key, value) of a table partition's store, read-only, in one uncached scan;
+    values decoded, or with ``decode=False`` as the stored bytes."""
     if not path.is_dir():
         return
     options = rocksdict.Options(raw_mode=True)
@@ -125,7 +130,7 @@ def read_store(path: Path, seen: dict[bytes, int]) -> Iterator[tuple[str, Any]]:
             if key == OFFSET_KEY or not isinstance(key, bytes):
                 continue
             seen[key] = hash(value)
-            yield decode_key(key), codec.loads(cast(bytes, value))
+            yield decode_key(key), codec.loads(cast(bytes, value)) if decode else value
     finally:
         db.close()
 

@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 from processors.stories.body import IdfLookup, build_body_features
 from processors.stories.decide import Decision, DedupConfig, decide
 from processors.stories.features import TextFeatures, build_features
-from processors.stories.state import StateError, dump_entry, dump_story, load_entry, load_story
+from processors.stories.state import StoredValue, dump_entry, dump_story, load_records
 from processors.stories.window import Entry, Story, WindowIndex
 from wirewatch.events import Article
 
@@ -140,38 +140,31 @@ class StoryClusterer:
         )
         return features if body is None else dataclasses.replace(features, body=body)
 
-    def restore(self, records: Iterable[tuple[str, dict[str, Any]]]) -> None:
-        """Rebuild the window from persisted ``state_updates`` (deletes already applied)."""
-        entries: list[Entry] = []
-        for key, value in records:
-            if value is None:
-                continue
-            try:
-                if key.startswith("a:"):
-                    entries.append(load_entry(key[2:], value))
-                elif key.startswith("s:"):
-                    loaded = load_story(key[2:], value)
-                    self._stories[loaded.story_id] = loaded
-            except StateError as exc:
-                # One unreadable record must not keep the worker from starting;
-                # the article it held is simply no longer in the window.
-                log.warning("skipping unreadable clustering state: %s", exc)
-                self._pending.append((key, None))
-        entries.sort(key=lambda e: (e.ts, e.seq))
-        for entry in entries:
-            story = self._stories.get(entry.story_id)
+    def restore(self, records: Iterable[tuple[str, StoredValue]]) -> None:
+        """Rebuild the window from persisted ``state_updates`` (deletes already applied).
+
+        A value is the stored record as decoded JSON or as its bytes; an entry
+        read from bytes decodes its features only when they are first read.
+        """
+        loaded, stories, unreadable = load_records(records)
+        # Deletes of what could not be read: the table sheds them with the next verdict.
+        self._pending += [(key, None) for key in unreadable]
+        self._stories.update((story.story_id, story) for story in stories)
+        by_id, index, idf = self._stories, self._index, self._idf
+        for entry, body_terms in loaded:
+            story = by_id.get(entry.story_id)
             if story is None:
                 sources = [entry.source] if entry.source else []
-                story = Story(entry.story_id, entry.article_id, sources)
-                self._stories[entry.story_id] = story
-            story.defer_member(entry.features)
-            self._index.add(entry)
-            if entry.features.body is not None:
+                story = by_id[entry.story_id] = Story(entry.story_id, entry.article_id, sources)
+            story.defer_member(entry)
+            if body_terms:
                 # Only the stored strongest terms survive a restart: IDF restarts
                 # from them and the live stream refines it again.
-                self._idf.observe_distinct(entry.features.body.terms)
-            self._clock = max(self._clock, entry.ts)
-            self._seq = max(self._seq, entry.seq + 1)
+                idf.observe_distinct(body_terms)
+        index.add_all(entry for entry, _ in loaded)
+        if loaded:
+            self._clock = max(self._clock, loaded[-1][0].ts)
+            self._seq = max(self._seq, max(entry.seq for entry, _ in loaded) + 1)
         for story_id in [s for s, story in self._stories.items() if story.members == 0]:
             del self._stories[story_id]
             self._pending.append((f"s:{story_id}", None))
@@ -191,7 +184,7 @@ class StoryClusterer:
             updates.append((f"a:{entry.article_id}", None))
             story = self._stories.get(entry.story_id)
             if story is not None:
-                story.remove_member(entry.features)
+                story.remove_member(entry)
                 if story.members <= 0:
                     del self._stories[entry.story_id]
                     updates.append((f"s:{entry.story_id}", None))

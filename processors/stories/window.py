@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -22,17 +22,35 @@ DEQUE_AT = 64
 
 @dataclass(slots=True, eq=False)
 class Entry:
-    """One article kept in the window."""
+    """One article kept in the window.
+
+    A restored entry keeps its stored record and decodes its features when they
+    are first read: a restart then reads only what the index needs, and most
+    entries of a large window leave it without ever being a candidate.
+    """
 
     article_id: str
     story_id: str
     source: str
     ts: float  # clock time at insertion (epoch seconds); the FIFO order
     seq: int
-    features: TextFeatures
+    _features: TextFeatures | None
     indexed: tuple[str, ...]  # terms posted in the index, needed to unpost on eviction
     duplicate_of: str | None = None
     summary_mass: float = 0.0  # IDF sum of the summary terms when the entry was added
+    _stored: bytes | None = None  # the stored record, while its features are not decoded
+
+    @property
+    def features(self) -> TextFeatures:
+        """The article's features, decoded from the stored record on first read."""
+        features = self._features
+        if features is None:
+            # Imported here: the state module imports this one.
+            from processors.stories.state import decode_features
+
+            features = self._features = decode_features(self.article_id, self._stored or b"")
+            self._stored = None
+        return features
 
 
 @dataclass(slots=True)
@@ -85,7 +103,7 @@ class Story:
     sources: list[str] = field(default_factory=list)
     members: int = 0
     _profile: StoryProfile | None = None
-    _deferred: list[TextFeatures] | None = None  # members not yet in the profile
+    _deferred: list[Entry] | None = None  # members not yet in the profile
 
     @property
     def terms(self) -> Counter[str]:
@@ -102,30 +120,34 @@ class Story:
         """The members' summed body vectors, entity, year and marker counts."""
         return (self._profile or self._build_profile()).body
 
-    def defer_member(self, features: TextFeatures) -> None:
+    def defer_member(self, entry: Entry) -> None:
         """Count a restored member now, and in the profile when that is first read."""
         self.members += 1
         if self._profile is not None:
-            self._profile.add(features)
+            self._profile.add(entry.features)
         elif self._deferred is None:
-            self._deferred = [features]
+            self._deferred = [entry]
         else:
-            self._deferred.append(features)
+            self._deferred.append(entry)
 
     def add_member(self, features: TextFeatures) -> None:
         """Count one more article of this story in the window."""
         self.members += 1
         (self._profile or self._build_profile()).add(features)
 
-    def remove_member(self, features: TextFeatures) -> None:
+    def remove_member(self, entry: Entry) -> None:
         """Forget an evicted article's contribution to the profile."""
         self.members -= 1
-        (self._profile or self._build_profile()).remove(features)
+        if self.members <= 0:
+            # The story leaves the window with it: its profile is not read again.
+            self._profile = self._deferred = None
+            return
+        (self._profile or self._build_profile()).remove(entry.features)
 
     def _build_profile(self) -> StoryProfile:
         profile = self._profile = StoryProfile()
-        for features in self._deferred or ():
-            profile.add(features)
+        for entry in self._deferred or ():
+            profile.add(entry.features)
         self._deferred = None
         return profile
 
@@ -165,6 +187,23 @@ class WindowIndex:
                 bucket.append(entry)
                 if len(bucket) == DEQUE_AT and isinstance(bucket, list):
                     postings[term] = deque(bucket)
+
+    def add_all(self, entries: Iterable[Entry]) -> None:
+        """Insert many entries at once (a restore), in non-decreasing ``ts`` order."""
+        by_id, order, postings = self.entries, self._order, self._postings
+        get = postings.get
+        for entry in entries:
+            by_id[entry.article_id] = entry
+            order.append(entry)
+            for term in entry.indexed:
+                bucket = get(term)
+                if bucket is None:
+                    postings[term] = [entry]
+                else:
+                    bucket.append(entry)
+        for term, bucket in postings.items():
+            if len(bucket) >= DEQUE_AT and isinstance(bucket, list):
+                postings[term] = deque(bucket)
 
     def evict(self, before: float, max_entries: int) -> Iterator[Entry]:
         """Remove and yield entries older than ``before`` or beyond ``max_entries``."""
