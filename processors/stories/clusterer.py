@@ -254,7 +254,11 @@ class StoryClusterer:
         self._seq += 1
         self._index.add(entry)
         updates.append((f"a:{article_id}", dump_entry(entry)))
-        if new_story or source_added:
+        # A story's record only keeps what its entries cannot tell a restart: its
+        # outlets once a second one joins (an evicted article's outlet still
+        # counts). A new story is rebuilt from its first entry, which saves a
+        # changelog record per article for the many stories one outlet tells.
+        if source_added and not new_story:
             updates.append((f"s:{story.story_id}", dump_story(story)))
         return Verdict(
             story_id=story.story_id,

@@ -41,7 +41,8 @@ def test_articles_older_than_the_window_are_evicted_and_deleted_from_state() -> 
     table: dict[str, dict[str, Any]] = {}
     first = clusterer.assign(make("a", TOPICS[0], 0))
     apply_updates(table, first.state_updates)
-    assert set(table) == {"a:a", f"s:{first.story_id}"}
+    # A new story needs no record of its own: its first entry rebuilds it.
+    assert set(table) == {"a:a"}
     apply_updates(table, clusterer.assign(make("b", TOPICS[1], 1)).state_updates)
     late = clusterer.assign(make("c", TOPICS[2], 2.5))
     apply_updates(table, late.state_updates)
@@ -173,3 +174,29 @@ def test_state_values_are_json_serialisable() -> None:
         for key, value in clusterer.assign(make(f"t{i}", title, i)).state_updates:
             assert isinstance(key, str)
             assert json.loads(json.dumps(value)) == value
+
+
+def test_a_story_record_is_written_only_when_a_second_outlet_joins_and_outlives_its_articles() -> (
+    None
+):
+    config = DedupConfig(window_hours=2)
+    before = StoryClusterer(config)
+    table: dict[str, dict[str, Any]] = {}
+    first = before.assign(make("a", TOPICS[0], 0, "Reuters"))
+    apply_updates(table, first.state_updates)
+    assert not any(key.startswith("s:") for key, _ in first.state_updates)
+    joined = before.assign(make("b", TOPICS[0] + " - AP", 1.5, "AP"))
+    apply_updates(table, joined.state_updates)
+    assert (f"s:{first.story_id}", {"first": "a", "sources": ["Reuters", "AP"]}) in (
+        joined.state_updates
+    )
+    # "a" leaves the window; its outlet still counts for the story.
+    later = before.assign(make("c", TOPICS[1], 2.5, "BBC"))
+    apply_updates(table, later.state_updates)
+    assert "a:a" not in table
+    after = StoryClusterer(config)
+    after.restore(table.items())
+    copy = make("d", TOPICS[0].upper(), 3.0, "AFP")
+    expected, got = before.assign(copy), after.assign(copy)
+    assert got.story_sources == expected.story_sources == ("Reuters", "AP", "AFP")
+    assert got.source_count == 3
