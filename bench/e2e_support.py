@@ -117,7 +117,8 @@ async def seed_window(settings: Settings, size: int, seed: int) -> int:
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
-    return sum(1 for k in state if k.startswith("s:"))
+    # Stories told by one outlet have no s: record; every entry names its story.
+    return len({v["story"] for k, v in state.items() if k.startswith("a:")})
 
 
 async def produce_all(

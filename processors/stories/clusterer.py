@@ -187,7 +187,12 @@ class StoryClusterer:
                 story.remove_member(entry)
                 if story.members <= 0:
                     del self._stories[entry.story_id]
-                    updates.append((f"s:{entry.story_id}", None))
+                    # Only a story a second outlet joined has a record (see
+                    # _admit). A record this misses (a story opened without an
+                    # outlet, or written by older code) is dropped at the next
+                    # restart, which deletes records of stories without articles.
+                    if len(story.sources) > 1:
+                        updates.append((f"s:{entry.story_id}", None))
         return updates
 
     def _redelivered(self, known: Entry, updates: list[StateUpdate]) -> Verdict:

@@ -46,9 +46,10 @@ def test_articles_older_than_the_window_are_evicted_and_deleted_from_state() -> 
     apply_updates(table, clusterer.assign(make("b", TOPICS[1], 1)).state_updates)
     late = clusterer.assign(make("c", TOPICS[2], 2.5))
     apply_updates(table, late.state_updates)
-    # "a" fell out of the 2 h window; its story had no other article, so it goes too.
+    # "a" fell out of the 2 h window; its story had no other article and no
+    # record of its own (one outlet), so only the entry is deleted.
     assert ("a:a", None) in late.state_updates
-    assert (f"s:{first.story_id}", None) in late.state_updates
+    assert not any(key.startswith("s:") for key, _ in late.state_updates)
     assert "a:a" not in table
     assert len(clusterer) == 2
     assert clusterer.story_count == 2
@@ -194,9 +195,23 @@ def test_a_story_record_is_written_only_when_a_second_outlet_joins_and_outlives_
     later = before.assign(make("c", TOPICS[1], 2.5, "BBC"))
     apply_updates(table, later.state_updates)
     assert "a:a" not in table
+    assert f"s:{first.story_id}" in table
     after = StoryClusterer(config)
     after.restore(table.items())
     copy = make("d", TOPICS[0].upper(), 3.0, "AFP")
     expected, got = before.assign(copy), after.assign(copy)
     assert got.story_sources == expected.story_sources == ("Reuters", "AP", "AFP")
     assert got.source_count == 3
+
+
+def test_a_two_outlet_story_leaving_the_window_deletes_its_record() -> None:
+    clusterer = StoryClusterer(DedupConfig(window_hours=2))
+    table: dict[str, dict[str, Any]] = {}
+    first = clusterer.assign(make("a", TOPICS[0], 0, "Reuters"))
+    for verdict in (first, clusterer.assign(make("b", TOPICS[0] + " - AP", 0.5, "AP"))):
+        apply_updates(table, verdict.state_updates)
+    assert f"s:{first.story_id}" in table
+    late = clusterer.assign(make("c", TOPICS[1], 3, "BBC"))
+    apply_updates(table, late.state_updates)
+    assert (f"s:{first.story_id}", None) in late.state_updates
+    assert set(table) == {"a:c"}
