@@ -39,6 +39,7 @@ def main() -> None:
         ("feed_capture_stories.py", [str(feeds)] if feeds.is_dir() else None),
         ("feeds_eval.py", [str(feeds)] if feeds.is_dir() else None),
         ("ingest_poll_bench.py", []),
+        ("restore_bench.py", ["--window", "20000"] if args.quick else []),
         ("e2e.py", e2e),
     ]
     for script, extra in runs:
