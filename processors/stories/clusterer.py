@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +45,9 @@ __all__ = ["DedupConfig", "StateUpdate", "StoryClusterer", "Verdict"]
 StateUpdate = tuple[str, dict[str, Any] | None]
 
 log = logging.getLogger(__name__)
+
+# The window size from which one source's share of it is judged (see _outlet_of).
+_OUTLET_MIN_WINDOW = 10
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,9 @@ class StoryClusterer:
         self._stories: dict[str, Story] = {}
         self._clock = float("-inf")
         self._idf = IdfLookup()
+        # Window entries per outlet: an "outlet" holding most of the window is
+        # no outlet (see _outlet_of).
+        self._outlets: Counter[str] = Counter()
         self._seq = 0
         # Deletes found during restore (unreadable records, stories left without
         # articles); they ride along with the next verdict so the table sheds them.
@@ -125,11 +132,25 @@ class StoryClusterer:
             self._stories,
             cfg,
             always_evidence=place_in is not None,
-            source=source,
+            source=self._outlet_of(source),
         )
         if place_in is not None:
             decision = decision._replace(matched=None, duplicate_of=None)
         return self._admit(article.id, source, ts, features, decision, updates, place_in)
+
+    def _outlet_of(self, source: str) -> str:
+        """The article's outlet for the own-outlet rule, or "" when it tells nothing.
+
+        A source that holds more than half of a window of 10 or more articles
+        is not one outlet among others: it is an aggregator's name or host
+        (every item of a Google News feed), or the one outlet a user watches.
+        The own-outlet rule would then leave every story to the copy rule
+        (UCI with one source for all: B3 recall 0.388 -> 0.018).
+        """
+        size = len(self._index)
+        if source and size >= _OUTLET_MIN_WINDOW and 2 * self._outlets[source] > size:
+            return ""
+        return source
 
     def _featurise(self, article: Article, source: str) -> TextFeatures:
         # A feed without a summary still has its body's opening as one.
@@ -162,6 +183,7 @@ class StoryClusterer:
                 # from them and the live stream refines it again.
                 idf.observe_distinct(body_terms)
         index.add_all(entry for entry, _ in loaded)
+        self._outlets.update(entry.source for entry, _ in loaded)
         if loaded:
             self._clock = max(self._clock, loaded[-1][0].ts)
             self._seq = max(self._seq, max(entry.seq for entry, _ in loaded) + 1)
@@ -182,6 +204,7 @@ class StoryClusterer:
         # Leave room for the article about to be added, so the cap is never exceeded.
         for entry in self._index.evict(before, self.config.max_window_articles - 1):
             updates.append((f"a:{entry.article_id}", None))
+            self._outlets[entry.source] -= 1
             story = self._stories.get(entry.story_id)
             if story is not None:
                 story.remove_member(entry)
@@ -258,6 +281,7 @@ class StoryClusterer:
         )
         self._seq += 1
         self._index.add(entry)
+        self._outlets[source] += 1
         updates.append((f"a:{article_id}", dump_entry(entry)))
         # A story's record only keeps what its entries cannot tell a restart: its
         # outlets once a second one joins (an evicted article's outlet still

@@ -8,6 +8,7 @@ on the second.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -411,3 +412,23 @@ def test_of_several_stories_whose_signature_an_article_carries_it_joins_the_larg
     verdict = clusterer.assign(article)
     assert "signature" in verdict.reason, verdict.reason
     assert verdict.story_id == "main", verdict.reason
+
+
+def test_a_source_holding_most_of_the_window_is_not_treated_as_one_outlet() -> None:
+    # Every item of an aggregator's feed carries the aggregator's name (or its
+    # host): the own-outlet rule would leave every story to the copy rule.
+    aggregator = "Google News"
+    clusterer = StoryClusterer(DedupConfig())
+    table: dict[str, Any] = {}
+    for i, title in enumerate(BACKGROUND * 2):
+        verdict = clusterer.assign(make(f"bg{i}", f"{title} {i}", "", aggregator, -60 + i))
+        table.update(verdict.state_updates)
+    volcano = "Volcano erupts on Iceland's Reykjanes peninsula, town of Grindavik evacuated"
+    first = clusterer.assign(make("a", volcano, "", aggregator))
+    table.update(first.state_updates)
+    restarted = StoryClusterer(DedupConfig())
+    restarted.restore(table.items())
+    second = make("b", "Grindavik evacuated again as Reykjanes volcano erupts", "", aggregator, 30)
+    for verdict in (clusterer.assign(second), restarted.assign(second)):
+        assert verdict.story_id == first.story_id, verdict.reason
+        assert verdict.matched_article == "a"
