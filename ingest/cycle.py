@@ -130,7 +130,8 @@ def apply_fetch(
                 summary_html=pick.entry.summary_html,
                 body=pick.entry.body,
                 url=pick.entry.url or pick.entry.link,
-                source=source,
+                # An aggregator's item names its own outlet; the feed is the rest's.
+                source=pick.entry.outlet or source,
                 feed_url=spec.url,
                 guid=pick.entry.guid,
                 language=language,

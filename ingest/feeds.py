@@ -25,6 +25,7 @@ from ingest.text import canonical_url, clean_line, content_hash, html_to_text, s
 install_safe_xml()
 MAX_TITLE_CHARS = 500
 MAX_SUMMARY_CHARS = 5_000
+MAX_OUTLET_CHARS = 200
 DEFAULT_BODY_CHARS = 20_000
 
 
@@ -43,6 +44,9 @@ class ParsedEntry:
     date_missing: bool = False
     date_clamped: bool = False
     body: str = ""  # the full text as plain text, capped ("" when the entry has none)
+    # The outlet an aggregator names for the entry (RSS <source>, Atom <source>
+    # <title>), "" when the feed is the outlet.
+    outlet: str = ""
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,19 @@ def _ttl_seconds(feed: Any) -> float | None:
     return minutes * 60 if 0 < minutes < 7 * 24 * 60 else None
 
 
+def _outlet_of(entry: Any) -> str:
+    """The outlet an aggregator or planet feed names for one entry, or "".
+
+    Google News and planet feeds carry items of many outlets, each named in the
+    item's ``<source>``; taking the feed's name for all of them would count a
+    story told by ten outlets as told by one.
+    """
+    source = entry.get("source")
+    if not isinstance(source, dict):
+        return ""
+    return clean_line(str(source.get("title") or ""))[:MAX_OUTLET_CHARS]
+
+
 def _normalise(
     entry: Any, fetched_at: datetime, max_future: timedelta, body_chars: int
 ) -> ParsedEntry | None:
@@ -155,6 +172,7 @@ def _normalise(
         date_missing=date_missing,
         date_clamped=date_clamped,
         body=texts.body,
+        outlet=_outlet_of(entry),
     )
 
 

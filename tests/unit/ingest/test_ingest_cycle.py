@@ -141,3 +141,26 @@ def test_article_url_is_the_canonical_link() -> None:
     data = body("a").replace(b"https://ex.com/a", b"https://EX.com/a?utm_source=rss#top")
     result = apply(FeedState(url=SPEC.url), ok(data))
     assert result.articles[0].url == "https://ex.com/a"
+
+
+def test_an_aggregator_item_keeps_the_outlet_it_names() -> None:
+    # Google News names each item's outlet in <source>; a story its feed carries
+    # from three outlets must count three outlets, not the feed once.
+    items = (
+        "<item><title>Trump threatens new tariffs - CNN</title><guid>g1</guid>"
+        "<link>https://news.google.com/rss/articles/g1</link>"
+        '<source url="https://www.cnn.com">CNN</source></item>'
+        "<item><title>Markets fall</title><guid>g2</guid>"
+        "<link>https://news.google.com/rss/articles/g2</link></item>"
+        '<item><title>Tariff threat</title><guid>g3</guid><source url="https://x.org">'
+        + "\x01 Reuters " * 40
+        + "</source></item>"
+    )
+    data = f'<rss version="2.0"><channel><title>Google News</title>{items}</channel></rss>'
+    result = apply(FeedState(url=SPEC.url), ok(data.encode()))
+    sources = [a.source for a in result.articles]
+    assert sources[0] == "CNN"
+    assert sources[1] == "Ex"  # no <source>: the feed's configured name
+    assert sources[2].startswith("Reuters Reuters") and len(sources[2]) <= 200
+    assert "\x01" not in sources[2]
+    assert {a.feed_url for a in result.articles} == {SPEC.url}
