@@ -204,7 +204,7 @@ class StoryClusterer:
         # Leave room for the article about to be added, so the cap is never exceeded.
         for entry in self._index.evict(before, self.config.max_window_articles - 1):
             updates.append((f"a:{entry.article_id}", None))
-            self._outlets[entry.source] -= 1
+            self._forget_outlet(entry.source)
             story = self._stories.get(entry.story_id)
             if story is not None:
                 story.remove_member(entry)
@@ -217,6 +217,16 @@ class StoryClusterer:
                     if len(story.sources) > 1:
                         updates.append((f"s:{entry.story_id}", None))
         return updates
+
+    def _forget_outlet(self, source: str) -> None:
+        # Sources an evicted window no longer holds are dropped: an ingested
+        # item's source can be whatever a feed names in <source>, so zero counts
+        # kept for ever would grow without bound.
+        left = self._outlets[source] - 1
+        if left > 0:
+            self._outlets[source] = left
+        else:
+            del self._outlets[source]
 
     def _redelivered(self, known: Entry, updates: list[StateUpdate]) -> Verdict:
         story = self._stories[known.story_id]

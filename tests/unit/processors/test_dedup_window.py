@@ -215,3 +215,12 @@ def test_a_two_outlet_story_leaving_the_window_deletes_its_record() -> None:
     apply_updates(table, late.state_updates)
     assert (f"s:{first.story_id}", None) in late.state_updates
     assert set(table) == {"a:c"}
+
+
+def test_outlets_that_left_the_window_are_not_remembered() -> None:
+    clusterer = StoryClusterer(DedupConfig(window_hours=2))
+    for i in range(5):
+        clusterer.assign(make(f"o{i}", TOPICS[i % len(TOPICS)] + f" {i}", i * 3, f"Outlet {i}"))
+    # Every article but the last has left the 2 h window, and with it its outlet.
+    assert len(clusterer) == 1
+    assert dict(clusterer._outlets) == {"Outlet 4": 1}
