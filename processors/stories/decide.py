@@ -7,8 +7,8 @@ Rules, tried in order, each explained in the verdict's ``reason``:
    ``title_rules_for_full_text``), the headline rules:
 
    - pair: the best candidate's same-story score reaches ``story_threshold``;
-   - title cosine: the IDF-weighted cosine of the titles reaches
-     ``title_cosine_threshold``;
+   - title cosine: the IDF-weighted cosine of the two articles' title and
+     summary terms reaches ``title_cosine_threshold``;
    - signature: the article carries the story's signature terms (see DedupConfig);
      of several such stories, the largest;
    - neighbours: nearly all close candidates belong to one story;
@@ -57,8 +57,9 @@ class DedupConfig:
     # (0.30 -> 0.15 at the same precision), the picture of a fresh start.
     signature_min_window: int = 100
     # Same event from one close headline: the IDF-weighted cosine of the two
-    # titles' terms (IDF over the window, as an online TF-IDF clusterer computes
-    # it), 0-100, for pairs sharing at least ``title_cosine_terms`` title terms.
+    # articles' title and summary terms (IDF over the window, as an online TF-IDF
+    # clusterer computes it), 0-100, for pairs sharing at least
+    # ``title_cosine_terms`` title terms.
     # It catches rewordings the pair score misses ("Twitter's down" / "Twitter
     # goes down"). 70: of its 412 joins on UCI, 398 are to the gold story; at 60,
     # UCI's B3 precision fell to 0.941.
@@ -214,11 +215,11 @@ def decide(
     floor, threshold, near = cfg.summary_floor, cfg.story_threshold, cfg.neighbour_terms
     # For full text the model weighs the title evidence itself (title_score).
     title_rules = q.body is None or cfg.title_rules_for_full_text
+    # Per story, the best title cosine of its candidates (headline rules only).
     cosines: dict[str, tuple[float, Entry]] = {}
     weigh = title_weigher(len(index), index.df)
     q_weights = {t: weigh(t) for t in (*q.title_terms, *q.summary_terms)} if title_rules else {}
     q_norm = math.sqrt(sum(w * w for w in q_weights.values()))
-    cosine_terms = cfg.title_cosine_terms if title_rules else len(q.title_set) + 1
     for _, cand in found:
         features = cand.features
         pair = score_pair(q, features, summary_weights, mass, cand.summary_mass, floor, threshold)
@@ -236,7 +237,7 @@ def decide(
             best_copy = (pair, cand)
         if pair.shared_terms >= near:
             neighbours[cand.story_id] += 1
-        if pair.shared_terms >= cosine_terms:
+        if title_rules and pair.shared_terms >= cfg.title_cosine_terms:
             terms = features.title_set.union(features.summary_terms)
             cos = 100.0 * title_cosine(q_weights, q_norm, terms, weigh)
             held_cos = cosines.get(cand.story_id)

@@ -178,7 +178,11 @@ def title_weigher(size: int, df: Callable[[str], int]) -> Callable[[str], float]
 def title_cosine(
     q_weights: dict[str, float], q_norm: float, terms: frozenset[str], weigh: Callable[[str], float]
 ) -> float:
-    """IDF-weighted cosine of the query's title terms and a candidate's."""
+    """IDF-weighted cosine of the query's terms (``q_weights``) and a candidate's ``terms``.
+
+    The decision passes title and summary terms on both sides, as the online
+    TF-IDF baseline reads title and summary.
+    """
     if not q_norm or not terms:
         return 0.0
     dot = 0.0
