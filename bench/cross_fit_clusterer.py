@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.fit_clusterer import Row, collect_rows, evaluate, fit_logistic, pick_threshold
-from bench.story_sets import Labelled, best_tfidf, load_set
+from bench.story_sets import Labelled, Scores, best_tfidf, load_set, mean_of
 from processors.stories.model import StoryModel, load_model
 
 
@@ -53,15 +53,6 @@ def fit_on(sets: Sequence[list[Labelled]], min_precision: float) -> StoryModel |
     fitted = StoryModel(tuple(w[:-1]), w[-1], 2.0)
     named = [(str(n), labelled) for n, labelled in enumerate(sets)]
     return pick_threshold(fitted, named, min_precision)
-
-
-Scores = tuple[float, float, float]
-
-
-def mean_of(scores: Sequence[Scores]) -> Scores:
-    """Mean B3 P, R and F1 over several runs."""
-    p, r, f1 = (sum(s[i] for s in scores) / len(scores) for i in range(3))
-    return p, r, f1
 
 
 def mean_scores(sets: Sequence[list[Labelled]], model: StoryModel) -> Scores:

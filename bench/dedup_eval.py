@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.story_sets import Labelled, best_tfidf, load_set, score_b3
+from bench.story_sets import Labelled, best_tfidf, load_set, mean_of, score_b3
 from processors.stories.clusterer import DedupConfig, StoryClusterer
 from wirewatch.events import Article
 
@@ -146,8 +146,7 @@ def print_views(rows: list[Labelled], config: DedupConfig, slice_size: int = 100
             for part in parts
         ]
         base = [best_tfidf([a for a, _ in part], [g for _, g in part])[1] for part in parts]
-        mean = [sum(s[i] for s in ours) / len(ours) for i in range(3)]
-        mean_base = [sum(s[i] for s in base) / len(base) for i in range(3)]
+        mean, mean_base = mean_of(ours), mean_of(base)
         print(
             f"  {label}: wirewatch P/R/F1 {mean[0]:.3f}/{mean[1]:.3f}/{mean[2]:.3f}, TF-IDF best "
             f"at P>=0.95 {mean_base[0]:.3f}/{mean_base[1]:.3f}/{mean_base[2]:.3f} (mean over parts)"

@@ -102,7 +102,16 @@ def load_set(path: Path, seed: int = 0, gold_field: str = "story") -> list[Label
     return load_replay_jsonl(path, gold_field)
 
 
-def score_b3(pred: Sequence[str], gold: Sequence[str]) -> tuple[float, float, float]:
+Scores = tuple[float, float, float]  # B3 precision, recall, F1
+
+
+def mean_of(scores: Sequence[Scores]) -> Scores:
+    """Mean B3 P, R and F1 over several runs (arrival orders, slices, halves)."""
+    p, r, f1 = (sum(s[i] for s in scores) / len(scores) for i in range(3))
+    return p, r, f1
+
+
+def score_b3(pred: Sequence[str], gold: Sequence[str]) -> Scores:
     """B-cubed precision, recall and F1 of a predicted clustering against gold."""
     pair = Counter(zip(pred, gold, strict=True))
     pred_size = Counter(pred)
