@@ -41,13 +41,23 @@ VECTOR_TERMS = 24
 ENTITY_LIMIT = 12
 _WORD = re.compile(r"[^\W\d_][\w'\u2019.-]*|[.!?\n]")
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
+# The scanning forms of _YEAR and _FIGURE: a pattern that opens with a
+# lookbehind or \b is tried at every character, one that opens with a digit
+# lets the regex engine skip to the next candidate (3x faster on a 1,500-character
+# lead). The opening condition is checked on the match instead; a match it
+# refuses cannot hide a valid one, since every position inside it is preceded
+# by a digit or by a character the refused match already had before it.
+_YEAR_SCAN = re.compile(r"(?:19[5-9]|20[0-4])\d(?!\w)")
 _SENTENCE_END = frozenset(".!?\n")
 # Event markers: figures other than years (tolls, magnitudes, sums, days of the
 # month) and weekdays ("on Tuesday"), which reports of one event repeat and two
 # events of the same kind rarely share.
 _FIGURE = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)?(?![\d])")
+_FIGURE_SCAN = re.compile(r"\d+(?:[.,]\d+)?(?!\d)")
+_NOT_BEFORE_FIGURE = frozenset("0123456789.,")
 FIGURE_LIMIT = 8
 _WEEKDAY = re.compile(r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +72,11 @@ class BodyFeatures:
     # reads the whole lead, while the window keeps only ``terms``. Not persisted.
     full: dict[str, float] | None = field(default=None, compare=False)
     markers: frozenset[str] = frozenset()
+
+
+def without_full(body: BodyFeatures) -> BodyFeatures:
+    """The body features the window keeps: all but the whole-lead query vector."""
+    return BodyFeatures(body.terms, body.weights, body.entities, body.years, None, body.markers)
 
 
 def count_terms(text: str) -> Counter[str]:
@@ -95,13 +110,31 @@ def extract_entities(text: str) -> tuple[str, ...]:
 def extract_markers(text: str) -> frozenset[str]:
     """A text's event markers: its first figures that are not years, and its weekdays."""
     found: list[str] = []
-    for match in _FIGURE.finditer(text):
+    for match in _FIGURE_SCAN.finditer(text):
+        start = match.start()
+        if start and text[start - 1] in _NOT_BEFORE_FIGURE:
+            continue  # the tail of "1,000,000" or ".5": not a figure of its own
         figure = match.group().replace(",", "")
         if not _YEAR.fullmatch(figure) and figure not in found:
             found.append(figure)
             if len(found) >= FIGURE_LIMIT:
                 break
-    return frozenset(found).union(day.lower() for day in _WEEKDAY.findall(text))
+    markers = frozenset(found)
+    # Seven substring tests are cheaper than the regex over a text with no weekday.
+    if any(day in text for day in _WEEKDAYS):
+        markers = markers.union(day.lower() for day in _WEEKDAY.findall(text))
+    return markers
+
+
+def extract_years(text: str) -> frozenset[str]:
+    """The years from 1950 to 2049 a text names, as _YEAR finds them."""
+    years = set()
+    for match in _YEAR_SCAN.finditer(text):
+        start = match.start()
+        before = text[start - 1] if start else " "
+        if not (before.isalnum() or before == "_"):  # \b before the year
+            years.add(match.group())
+    return frozenset(years)
 
 
 def lead_text(title: str, summary: str, body: str) -> str:
@@ -136,7 +169,7 @@ def build_body_features(
         terms=tuple(best),
         weights=tuple(weighted[t] / norm for t in best),
         entities=extract_entities(text),
-        years=frozenset(_YEAR.findall(text)),
+        years=extract_years(text),
         markers=extract_markers(text),
         full={t: w / full_norm for t, w in weighted.items()},
     )
@@ -178,16 +211,18 @@ class IdfLookup:
         """Sublinear tf times IDF for every term of an article."""
         top = math.log(self.size + 1.0) + 1.0
         get = self.df.get
-        log = _log
-        return {t: (1.0 + log(c)) * (top - log(get(t, 0) + 1)) for t, c in counts.items()}
+        # Logs of small counts come from a table, inline: a function call per
+        # term was a third of the cost of building an article's body features.
+        logs, n, log = _LOGS, len(_LOGS), math.log
+        return {
+            t: (1.0 + (logs[c] if c < n else log(c)))
+            * (top - (logs[d] if (d := get(t, 0) + 1) < n else log(d)))
+            for t, c in counts.items()
+        }
 
 
+# log(n) for the counts that dominate: term counts in a lead, document frequencies.
 _LOGS = [0.0] + [math.log(i) for i in range(1, 4096)]
-
-
-def _log(n: int) -> float:
-    """log of a positive count, from a table for the small ones that dominate."""
-    return _LOGS[n] if n < 4096 else math.log(n)
 
 
 @dataclass(slots=True)
@@ -257,12 +292,6 @@ def vector_of(body: BodyFeatures) -> dict[str, float]:
     return dict(zip(body.terms, body.weights, strict=True))
 
 
-def cosine(vector: dict[str, float], other: BodyFeatures) -> float:
-    """Cosine of an article's vector (see :func:`vector_of`) and another's stored one."""
-    dot: float = sum(map(mul, map(vector.get, other.terms, repeat(0.0)), other.weights))
-    return dot
-
-
 class BodyEvidence(NamedTuple):
     """What an article's body says about one candidate story (see compare_body)."""
 
@@ -280,16 +309,23 @@ def compare_body(body: BodyFeatures, profile: BodyProfile, link: float) -> BodyE
     ``link`` is the best cosine between the article and one of the story's
     articles among the candidates.
     """
+    centroid = profile.centroid
     if body.full is not None:
         query = body.full
-        dot: float = sum(map(mul, map(profile.centroid.get, query, repeat(0.0)), query.values()))
+        # Look up the smaller side in the larger: a young story's centroid has
+        # a few dozen terms, a whole lead a hundred or more.
+        if len(centroid) < len(query):
+            small, large = centroid, query
+        else:
+            small, large = query, centroid
+        dot: float = sum(map(mul, map(large.get, small, repeat(0.0)), small.values()))
     else:
-        dot = sum(map(mul, map(profile.centroid.get, body.terms, repeat(0.0)), body.weights))
+        dot = sum(map(mul, map(centroid.get, body.terms, repeat(0.0)), body.weights))
     centroid_cos = dot / math.sqrt(profile.norm2) if profile.norm2 > 1e-12 else 0.0
     entities = profile.entities
     entity_cos = defining_missing = 0.0
     if body.entities and entities:
-        shared = sum(entities.get(e, 0) for e in body.entities)
+        shared: int = sum(map(entities.get, body.entities, repeat(0)))
         entity_cos = shared / math.sqrt(len(body.entities) * profile.entity_norm2)
         defining = profile.defining_entities()
         if defining:

@@ -23,7 +23,6 @@ call this same code.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import logging
 from collections import Counter
@@ -33,9 +32,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from processors.stories.body import IdfLookup, build_body_features
+from processors.stories.body import IdfLookup, build_body_features, without_full
 from processors.stories.decide import Decision, DedupConfig, decide
-from processors.stories.features import TextFeatures, build_features
+from processors.stories.features import TextFeatures, build_features, with_body
 from processors.stories.state import StoredValue, dump_entry, dump_story, load_records
 from processors.stories.window import Entry, Story, WindowIndex
 from wirewatch.events import Article
@@ -159,7 +158,7 @@ class StoryClusterer:
         body = build_body_features(
             features.title_terms, article.title, article.summary, article.body, self._idf
         )
-        return features if body is None else dataclasses.replace(features, body=body)
+        return features if body is None else with_body(features, body)
 
     def restore(self, records: Iterable[tuple[str, StoredValue]]) -> None:
         """Rebuild the window from persisted ``state_updates`` (deletes already applied).
@@ -273,9 +272,7 @@ class StoryClusterer:
         if features.body is not None and features.body.full is not None:
             # The window keeps only the strongest terms; the whole-lead vector
             # served this article's own comparisons.
-            features = dataclasses.replace(
-                features, body=dataclasses.replace(features.body, full=None)
-            )
+            features = with_body(features, without_full(features.body))
         story.add_member(features)
         indexed = self._pick_indexed(features, decision.summary_weights)
         entry = Entry(

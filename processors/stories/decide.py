@@ -25,9 +25,11 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from itertools import repeat
+from operator import mul
 from typing import NamedTuple
 
-from processors.stories.body import compare_body, cosine, vector_of
+from processors.stories.body import compare_body, vector_of
 from processors.stories.features import TextFeatures
 from processors.stories.model import StoryModel, load_model
 from processors.stories.score import PairScore, score_pair, title_cosine, title_weigher
@@ -211,7 +213,7 @@ def decide(
     neighbours: Counter[str] = Counter()
     links: dict[str, float] = {}
     vetoed: dict[str, tuple[PairScore, Entry]] = {}
-    q_vector = None if q.body is None else vector_of(q.body)
+    q_get = None if q.body is None else vector_of(q.body).get
     floor, threshold, near = cfg.summary_floor, cfg.story_threshold, cfg.neighbour_terms
     # For full text the model weighs the title evidence itself (title_score).
     title_rules = q.body is None or cfg.title_rules_for_full_text
@@ -223,8 +225,10 @@ def decide(
     for _, cand in found:
         features = cand.features
         pair = score_pair(q, features, summary_weights, mass, cand.summary_mass, floor, threshold)
-        if q_vector is not None and features.body is not None:
-            link = cosine(q_vector, features.body)
+        if q_get is not None and features.body is not None:
+            # body.cosine, inline: it runs for each of up to 30 candidates.
+            other = features.body
+            link = sum(map(mul, map(q_get, other.terms, repeat(0.0)), other.weights))
             if link > links.get(cand.story_id, 0.0):
                 links[cand.story_id] = link
         if pair.conflict:

@@ -154,7 +154,10 @@ def extract_numbers(normalised: str) -> frozenset[str]:
     summits ("g20") differ in that digit alone.
     """
     return frozenset(
-        tok.replace(",", "") for tok in normalised.split() if any(c.isdigit() for c in tok)
+        tok.replace(",", "")
+        for tok in normalised.split()
+        # isalpha() settles most words in C before the per-character test.
+        if not tok.isalpha() and any(c.isdigit() for c in tok)
     )
 
 
@@ -205,6 +208,15 @@ class TextFeatures:
     names: frozenset[str]  # proper-noun terms of a sentence-case title (empty otherwise)
     # Full-text evidence (processors.stories.body); None for a headline-only article.
     body: BodyFeatures | None = None
+
+
+def with_body(features: TextFeatures, body: BodyFeatures | None) -> TextFeatures:
+    """``features`` with another body (dataclasses.replace, at a tenth of its cost)."""
+    f = features
+    return TextFeatures(
+        f.title, f.title_full, f.summary, f.title_terms, f.summary_terms, f.title_set,
+        f.numbers, f.places, f.names, body,
+    )  # fmt: skip
 
 
 # Most articles name no number, country or person: they all share one empty set

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,8 +19,11 @@ from processors.stories.body import (
     build_body_features,
     extract_entities,
     extract_markers,
+    extract_years,
+    without_full,
 )
 from processors.stories.clusterer import DedupConfig, StoryClusterer
+from processors.stories.features import build_features, with_body
 from processors.stories.model import FEATURES, MODEL_PATH, load_model
 from wirewatch.events import Article
 
@@ -104,6 +109,42 @@ def test_markers_are_figures_that_are_not_years_and_weekdays() -> None:
     assert extract_markers(text) == {"tuesday", "6.1", "1200", "7"}
     many = " ".join(str(n) for n in range(3000, 100_000))
     assert len(extract_markers(many)) == FIGURE_LIMIT
+
+
+# The plain forms of the year and figure patterns, as written before their
+# faster scanning forms: the two must find the same things.
+PLAIN_YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
+PLAIN_FIGURE = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)?(?![\d])")
+TRICKY = [
+    "In 2009, 1,000,000 fled; .5 of them by 12.30 on Monday's ferry.",
+    "x2009 2009x _2009 2009_ é2009 2009é (1999) [2050] 1949 19999 ,2010 2010.5",
+    "3Daily 1.2.3 4,5,6 7.. ..8 9, ,10 11.,12 Sunday Sundays sunday MONDAY",
+    "",
+    "no figures at all, and no weekday",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_years_and_markers_match_the_plain_patterns(text: str) -> None:
+    assert extract_years(text) == frozenset(PLAIN_YEAR.findall(text))
+    figures: list[str] = []
+    for match in PLAIN_FIGURE.finditer(text):
+        figure = match.group().replace(",", "")
+        if not PLAIN_YEAR.fullmatch(figure) and figure not in figures:
+            figures.append(figure)
+    weekdays = re.findall(r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b", text)
+    expected = frozenset(figures[:FIGURE_LIMIT]) | {d.lower() for d in weekdays}
+    assert extract_markers(text) == expected
+
+
+def test_with_body_and_without_full_equal_dataclass_replace() -> None:
+    title, body = MEXICO_1
+    features = build_features(title, "", "nyt", 600)
+    found = build_body_features(features.title_terms, title, "", body, IdfLookup())
+    assert found is not None and found.full
+    assert with_body(features, found) == dataclasses.replace(features, body=found)
+    assert without_full(found) == dataclasses.replace(found, full=None)
+    assert without_full(found).full is None
 
 
 def test_features_read_only_the_lead() -> None:
