@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from processors.pipeline import Pipeline, PipelineResult
+from processors.runtime.tables import StateTable
 from processors.runtime.warm_start import WarmStart, restore_from_stores, store_path
 from wirewatch import metrics
 from wirewatch.events import Article, PoisonRecord, RuleMatch
@@ -164,14 +165,25 @@ class BatchWorker:
             self.warm = None
 
     def _rebuild(self) -> tuple[int, int]:
-        # Recovery has brought the tables' local stores up to date: the window is
-        # built from them as the warm start builds it, each entry kept as its
-        # stored bytes and decoded when first read. Faust's table.items() would
-        # decode every entry up front, which at a 100k window took twice as long.
         window, alerts = self.tables.window, self.tables.alerts
-        seen: tuple[dict[bytes, int], dict[bytes, int]] = ({}, {})
-        restore_from_stores(self.pipeline, store_path(window), store_path(alerts), seen[0], seen[1])
-        return len(seen[0]), len(seen[1])
+        if isinstance(window, StateTable) and isinstance(alerts, StateTable):
+            # Recovery has brought the tables' local stores up to date: the
+            # window is built from them as the warm start builds it, each entry
+            # kept as its stored bytes and decoded when first read. Faust's
+            # table.items() decodes every entry up front, which at a 100k
+            # window took twice as long.
+            seen: tuple[dict[bytes, int], dict[bytes, int]] = ({}, {})
+            restore_from_stores(
+                self.pipeline, store_path(window), store_path(alerts), seen[0], seen[1]
+            )
+            return len(seen[0]), len(seen[1])
+        # Tables without a local store (plain mappings): decoded values.
+        gc.disable()  # see restore_from_stores
+        try:
+            self.pipeline.restore(window.items(), alerts.items())
+        finally:
+            gc.enable()
+        return len(window), len(alerts)
 
     def _read(self, message: Any, model: type[Record]) -> Record | None:
         """The record in ``message``, or None once it is set aside as poison."""
