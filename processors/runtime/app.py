@@ -71,6 +71,7 @@ def create_app(settings: Settings) -> faust.App:
         # back; the timer alone commits often enough.
         broker_commit_every=10**9,
         broker_heartbeat_interval=min(3.0, p.session_timeout_s / 3),
+        consumer_max_fetch_size=p.max_fetch_bytes,
         **app_overrides(),
     )
 
