@@ -9,6 +9,7 @@ from typing import Any
 
 import faust
 import pytest
+from faust.types import Message
 
 from processors.runtime.faust_fixes import app_overrides
 from processors.runtime.tables import STATE_CODEC, StateJson, StateTable, store_options
@@ -86,3 +87,23 @@ def test_restored_body_weights_share_one_float_per_value() -> None:
     assert first.features.body is not None and second.features.body is not None
     pairs = zip(first.features.body.weights, second.features.body.weights, strict=True)
     assert all(a is b for a, b in pairs)
+
+
+async def test_changelog_records_reach_recovery_as_their_bytes_and_writes_still_serialize(
+    tmp_path: Path,
+) -> None:
+    # Faust's stores apply message.key/value; a decoded copy would only cost time.
+    app = faust.App("unit-schema", datadir=str(tmp_path), Table=StateTable, **app_overrides())
+    table = app.Table("t", partitions=1, use_partitioner=True, options=store_options())
+    topic = table.changelog_topic
+    key, value = b'"a:x1"', b'{"tt":["quake"],"ts":1.5}'
+    message = Message(
+        topic=topic.get_topic_name(), partition=0, offset=7, timestamp=0.0,
+        timestamp_type=0, headers=[], key=key, value=value, checksum=None,
+    )  # fmt: skip
+    event = await topic.decode(message)
+    assert (event.key, event.value) == (key, value)
+    payload, _ = topic.prepare_value({"tt": ["quake"], "ts": 1.5}, None)
+    assert json.loads(payload) == {"tt": ["quake"], "ts": 1.5}
+    key_payload, _ = topic.prepare_key("a:x1", None)
+    assert key_payload == key
