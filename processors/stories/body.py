@@ -163,11 +163,15 @@ def build_body_features(
     idf.observe(counts)
     weighted = idf.weigh(counts)
     best = sorted(weighted, key=weighted.__getitem__, reverse=True)[:VECTOR_TERMS]
-    norm = math.sqrt(sum(weighted[t] ** 2 for t in best)) or 1.0
-    full_norm = math.sqrt(sum(w * w for w in weighted.values())) or 1.0
+    best_weights = list(map(weighted.__getitem__, best))
+    # Sums of squares through map(mul): the same products in the same order as
+    # a generator, without a Python frame per term.
+    norm = math.sqrt(sum(map(mul, best_weights, best_weights))) or 1.0
+    every = weighted.values()
+    full_norm = math.sqrt(sum(map(mul, every, every))) or 1.0
     return BodyFeatures(
         terms=tuple(best),
-        weights=tuple(weighted[t] / norm for t in best),
+        weights=tuple([w / norm for w in best_weights]),
         entities=extract_entities(text),
         years=extract_years(text),
         markers=extract_markers(text),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from operator import mul
 from pathlib import Path
 
 FEATURES = (
@@ -38,7 +39,9 @@ class StoryModel:
 
     def probability(self, features: tuple[float, ...]) -> float:
         """P(same story) for one (article, story) feature vector."""
-        z = self.bias + sum(w * x for w, x in zip(self.weights, features, strict=True))
+        if len(features) != len(self.weights):
+            raise ValueError(f"{len(features)} features for {len(self.weights)} weights")
+        z = self.bias + sum(map(mul, self.weights, features))
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def to_json(self) -> str:
