@@ -182,7 +182,7 @@ class ProcessorSettings(_Section):
     # A worker with no local state reads its tables' whole changelog first: at
     # Faust's 1 MiB, recovery stalled between fetches at ~2,000 records/s; at 8 MiB
     # it read ~7,900/s, and 16 MiB was no faster but held more memory
-    # (bench/README.md, the standby figures). Must exceed the largest record.
+    # (bench/README.md, "A standby with no local state"). Must exceed the largest record.
     max_fetch_bytes: int = 8 * 1024 * 1024
     web_port: int = 6066
 
