@@ -179,10 +179,12 @@ class ProcessorSettings(_Section):
     batch_size: int = 500
     batch_within_s: float = 0.02
     # The most one fetch reads from a partition (Faust's consumer_max_fetch_size).
-    # A worker with no local state reads its tables' whole changelog first: at
-    # Faust's 1 MiB, recovery stalled between fetches at ~2,000 records/s; at 8 MiB
-    # it read ~7,900/s, and 16 MiB was no faster but held more memory
-    # (bench/README.md, "A standby with no local state"). Must exceed the largest record.
+    # A worker with no local state reads its tables' whole changelog first. At
+    # Faust's 1 MiB, each fetch's records took Faust less time than a fetch the
+    # broker holds for an idle partition (1.5 s, fixed in Faust), which the
+    # changelog's next fetch waits behind: ~2,000 records/s. 8 MiB read ~7,900/s;
+    # 16 MiB was no faster but held more memory (bench/README.md, "A standby with
+    # no local state"). Must exceed the largest record.
     max_fetch_bytes: int = 8 * 1024 * 1024
     web_port: int = 6066
 
