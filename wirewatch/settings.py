@@ -182,10 +182,12 @@ class ProcessorSettings(_Section):
     # A worker with no local state reads its tables' whole changelog first. At
     # Faust's 1 MiB, each fetch's records took Faust less time than a fetch the
     # broker holds for an idle partition (1.5 s, fixed in Faust), which the
-    # changelog's next fetch waits behind: ~2,000 records/s. 8 MiB read ~7,900/s;
-    # 16 MiB was no faster but held more memory (bench/README.md, "A standby with
-    # no local state"). Must exceed the largest record.
-    max_fetch_bytes: int = 8 * 1024 * 1024
+    # changelog's next fetch waits behind: ~2,000 records/s. 4 MiB read ~5,000/s
+    # (a standby's first event 32.8 s after its start at a 100k window), 8 MiB
+    # ~7,900/s (28.6 s) but held 43-58 MB more, and more of a news.raw backlog:
+    # 4 MiB keeps room under both the 60 s and the 1 GB goal (bench/README.md,
+    # "A standby with no local state"). Must exceed the largest record.
+    max_fetch_bytes: int = 4 * 1024 * 1024
     web_port: int = 6066
 
 

@@ -17,12 +17,12 @@ def make_settings(tmp_path: Path, **processor: object) -> ProcessorSettings:
     return ProcessorSettings(rules_file=rules, state_dir=tmp_path / "faust", **processor)
 
 
-def test_the_fetch_size_reaches_faust_and_defaults_to_8_mib(tmp_path: Path) -> None:
+def test_the_fetch_size_reaches_faust_and_defaults_to_4_mib(tmp_path: Path) -> None:
     # A standby reads its tables' whole changelog in fetches of this size
     # (bench/README.md, "A standby with no local state").
     alerts = AlertSettings(notify_file=tmp_path / "none.yaml")
     default = create_app(load_settings(processor=make_settings(tmp_path), alerts=alerts))
-    assert default.conf.consumer_max_fetch_size == 8 * MIB
+    assert default.conf.consumer_max_fetch_size == 4 * MIB
     chosen = make_settings(tmp_path, max_fetch_bytes=2 * MIB, app_id="other")
     app = create_app(load_settings(processor=chosen, alerts=alerts))
     assert app.conf.consumer_max_fetch_size == 2 * MIB
