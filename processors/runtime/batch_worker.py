@@ -172,11 +172,12 @@ class BatchWorker:
             # kept as its stored bytes and decoded when first read. Faust's
             # table.items() decodes every entry up front, which at a 100k
             # window took twice as long.
-            seen: tuple[dict[bytes, int], dict[bytes, int]] = ({}, {})
+            window_seen: dict[bytes, int] = {}
+            alerts_seen: dict[bytes, int] = {}
             restore_from_stores(
-                self.pipeline, store_path(window), store_path(alerts), seen[0], seen[1]
+                self.pipeline, store_path(window), store_path(alerts), window_seen, alerts_seen
             )
-            return len(seen[0]), len(seen[1])
+            return len(window_seen), len(alerts_seen)
         # Tables without a local store (plain mappings): decoded values.
         gc.disable()  # see restore_from_stores
         try:
