@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from processors.runtime.app import create_app
+from processors.runtime.faust_fixes import FETCH_MAX_WAIT_MS
 from processors.runtime.tables import ChangelogSchema
 from wirewatch.settings import AlertSettings, ProcessorSettings, load_settings
 
@@ -34,3 +35,19 @@ def test_both_tables_read_their_changelog_back_through_the_raw_schema(tmp_path: 
     assert sorted(app.tables) == ["alert-state", "dedup-state"]
     for table in app.tables.values():
         assert isinstance(table.changelog_topic.schema, ChangelogSchema)
+
+
+async def test_the_worker_consumer_bounds_how_long_the_broker_holds_a_fetch(
+    tmp_path: Path,
+) -> None:
+    # Faust's own consumer lets the broker hold a fetch for 1.5 s, and a source
+    # partition's new records waited behind it (faust_fixes.ShortWaitConsumerThread).
+    alerts = AlertSettings(notify_file=tmp_path / "none.yaml")
+    app = create_app(load_settings(processor=make_settings(tmp_path), alerts=alerts))
+    thread = app.consumer._new_consumer_thread()  # type: ignore[attr-defined]
+    consumer = thread._create_worker_consumer(app.transport)
+    try:
+        assert consumer._fetch_max_wait_ms == FETCH_MAX_WAIT_MS
+        assert FETCH_MAX_WAIT_MS <= 100
+    finally:
+        await consumer.stop()  # never started: nothing to leave open
