@@ -59,7 +59,7 @@ from bench.e2e_support import (
     window_state,
     write_rules,
 )
-from tests.support import free_port, scrape_metrics, spawn_stage, stop_stages
+from tests.support import broker_ports, free_port, scrape_metrics, spawn_stage, stop_stages
 from wirewatch.broker import LocalBroker
 from wirewatch.events import AlertDecision, Article, DeliveryAttempt, NewsEvent
 from wirewatch.kafka import ensure_topics, group_lag, make_consumer, make_producer
@@ -321,7 +321,7 @@ async def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="wirewatch-e2e-"))
     if not bootstrap:
         broker = LocalBroker(
-            BrokerSettings(port=free_port(), controller_port=free_port(),
+            BrokerSettings(**broker_ports(),
                            data_dir=tmp / "kafka", heap="1g")
         )  # fmt: skip
         bootstrap = await asyncio.to_thread(broker.start)

@@ -30,7 +30,7 @@ from aiokafka import AIOKafkaProducer
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from processors.runtime.app import PRODUCER_BATCH_BYTES
-from tests.support import free_port
+from tests.support import broker_ports
 from wirewatch.broker import LocalBroker
 from wirewatch.settings import BrokerSettings
 
@@ -62,11 +62,7 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="wirewatch-producer-"))
-    broker = LocalBroker(
-        BrokerSettings(
-            port=free_port(), controller_port=free_port(), data_dir=tmp / "kafka", heap="512m"
-        )
-    )
+    broker = LocalBroker(BrokerSettings(**broker_ports(), data_dir=tmp / "kafka", heap="512m"))
     bootstrap = await asyncio.to_thread(broker.start)
     try:
         print(f"{args.records:,} records of {args.size:,} bytes to one partition, acks=all")

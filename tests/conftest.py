@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import free_port
+from tests.support import broker_ports
 from wirewatch.broker import LocalBroker
 from wirewatch.settings import BrokerSettings
 
@@ -36,9 +36,7 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield existing
         return
     data_dir = tmp_path_factory.mktemp("kafka")
-    broker = LocalBroker(
-        BrokerSettings(port=free_port(), controller_port=free_port(), data_dir=data_dir)
-    )
+    broker = LocalBroker(BrokerSettings(**broker_ports(), data_dir=data_dir))
     broker.start()
     os.environ["KAFKA_BOOTSTRAP"] = broker.bootstrap
     try:

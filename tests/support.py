@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
@@ -21,9 +22,27 @@ from wirewatch.settings import Settings
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` different TCP ports on 127.0.0.1 that nothing listens on right now.
+
+    The sockets stay bound until all are chosen: two separate ``free_port()``
+    calls can return the same port (a broker once got one port for both of its
+    listeners).
+    """
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+
+
+def broker_ports() -> dict[str, int]:
+    """A local broker's two listener ports, different and free: BrokerSettings keywords."""
+    port, controller_port = free_ports(2)
+    return {"port": port, "controller_port": controller_port}
 
 
 def spawn_stage(stage: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

@@ -103,6 +103,14 @@ class BrokerSettings(_Section):
     heap: str = "512m"
     start_timeout_s: float = 90.0
 
+    @model_validator(mode="after")
+    def _distinct_ports(self) -> BrokerSettings:
+        # Kafka refuses two listeners on one port, but only once the storage
+        # format step runs, with a Java stack trace.
+        if self.port == self.controller_port:
+            raise ValueError(f"broker.port and broker.controller_port are both {self.port}")
+        return self
+
 
 class IngestSettings(_Section):
     feeds_file: Path = Path("config/feeds.yaml")

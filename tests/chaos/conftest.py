@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.chaos.harness import Stack
-from tests.support import free_port
+from tests.support import broker_ports
 from wirewatch.broker import LocalBroker
 from wirewatch.settings import BrokerSettings
 
@@ -19,8 +19,7 @@ RESULTS: list[str] = []
 def chaos_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
     broker = LocalBroker(
         BrokerSettings(
-            port=free_port(),
-            controller_port=free_port(),
+            **broker_ports(),
             data_dir=tmp_path_factory.mktemp("chaos-kafka"),
         )
     )

@@ -10,7 +10,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from tests.support import free_port
+from tests.support import broker_ports
 from wirewatch.broker import LocalBroker
 from wirewatch.kafka import ensure_topics, make_admin, make_producer, read_last
 from wirewatch.settings import BrokerSettings, KafkaSettings, Topics, TopicSpec
@@ -19,9 +19,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_start_is_idempotent_and_stop_stops(tmp_path: Path) -> None:
-    broker = LocalBroker(
-        BrokerSettings(port=free_port(), controller_port=free_port(), data_dir=tmp_path)
-    )
+    broker = LocalBroker(BrokerSettings(**broker_ports(), data_dir=tmp_path))
     assert broker.status() == "stopped"
     try:
         bootstrap = broker.start()

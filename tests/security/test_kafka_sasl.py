@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from aiokafka.errors import KafkaConnectionError
 
-from tests.support import free_port, produce_articles, spawn_stage
+from tests.support import broker_ports, produce_articles, spawn_stage
 from wirewatch.broker import LocalBroker
 from wirewatch.events import Article, NewsEvent, utcnow
 from wirewatch.kafka import (
@@ -49,8 +49,7 @@ def password() -> str:
 def sasl_broker(tmp_path_factory: pytest.TempPathFactory, password: str) -> Iterator[LocalBroker]:
     broker = LocalBroker(
         BrokerSettings(
-            port=free_port(),
-            controller_port=free_port(),
+            **broker_ports(),
             data_dir=tmp_path_factory.mktemp("kafka-sasl"),
         ),
         sasl_users={USER: password, "someone-else": secrets.token_urlsafe(16)},

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.security.pki import Pki, make_pki
-from tests.support import free_port
+from tests.support import broker_ports
 from wirewatch.broker import LocalBroker, ServerTls
 from wirewatch.kafka import (
     KafkaAuthError,
@@ -47,8 +47,7 @@ def tls_broker(
 ) -> Iterator[LocalBroker]:
     broker = LocalBroker(
         BrokerSettings(
-            port=free_port(),
-            controller_port=free_port(),
+            **broker_ports(),
             data_dir=tmp_path_factory.mktemp("kafka-tls"),
         ),
         sasl_users={"wirewatch": password},
