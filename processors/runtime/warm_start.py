@@ -18,10 +18,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import sys
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
@@ -32,9 +30,6 @@ from processors.pipeline import Pipeline
 from processors.runtime.tables import StateJson, StateTable
 
 log = logging.getLogger(__name__)
-
-# How long the build may hold the GIL while the main thread waits for it.
-BUILD_SWITCH_INTERVAL_S = 0.0002
 
 # Where Faust's RocksDB store keeps a partition's changelog offset.
 OFFSET_KEY = b"__faust\0offset__"
@@ -89,30 +84,9 @@ class WarmStart:
 
     def _build(self, pipeline: Pipeline, paths: list[Path]) -> Pipeline:
         names = [table.name for table in self.tables]
-        # The build holds the GIL for CPU work while the main thread starts the
-        # worker, whose every system call (Faust's decorators stat each loaded
-        # module's file, ~11,000 lstat calls; socket reads) gives the GIL up and
-        # waits up to the switch interval to get it back. At a 117k-record
-        # store, creating the app took 6.0-7.4 s beside the build at CPython's
-        # 5 ms (0.9 s alone) and 1.6 s at 0.2 ms; the build itself ended 5.5-6.7 s
-        # after the app's creation began, against 6.0-7.4 s.
-        with short_gil_turns(BUILD_SWITCH_INTERVAL_S):
-            restore_from_stores(
-                pipeline, paths[0], paths[1], self.seen[names[0]], self.seen[names[1]]
-            )
+        restore_from_stores(pipeline, paths[0], paths[1], self.seen[names[0]], self.seen[names[1]])
         self.counts = (len(self.seen[names[0]]), len(self.seen[names[1]]))
         return pipeline
-
-
-@contextmanager
-def short_gil_turns(seconds: float) -> Iterator[None]:
-    """Lower CPython's thread switch interval to at most ``seconds`` for the block."""
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(min(interval, seconds))
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(interval)
 
 
 def restore_from_stores(
