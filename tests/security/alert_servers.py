@@ -10,21 +10,15 @@ access log: the target's own logs are allowed to see the secrets, wirewatch's ar
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
+from tests.support import free_port
 from wirewatch.kafka import make_consumer
 from wirewatch.settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

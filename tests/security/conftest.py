@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from tests.security.alert_servers import AuthSmtp, RawSink, free_port, start_raw_sink
+from tests.security.alert_servers import AuthSmtp, RawSink, start_raw_sink
+from tests.support import free_port
 
 
 @pytest.fixture

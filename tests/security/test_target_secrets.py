@@ -30,11 +30,11 @@ from alerts.dlq import list_dead_letters
 from tests.security.alert_servers import (
     AuthSmtp,
     RawSink,
-    free_port,
     intercept_non_loopback,
     read_namespace,
     wait_until,
 )
+from tests.support import free_port
 from wirewatch.events import AlertDecision, Article, RuleMatch
 from wirewatch.kafka import ensure_topics, make_producer
 from wirewatch.settings import Settings, load_settings

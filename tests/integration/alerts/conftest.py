@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from tests.support import free_port
 from wirewatch.events import AlertDecision, Article, RuleMatch
 from wirewatch.kafka import ensure_topics, make_consumer, make_producer
 from wirewatch.settings import Settings, load_settings
@@ -31,12 +31,6 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     import apprise
     import apprise.utils.pgp  # noqa: F401
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -24,12 +24,13 @@ from alerts.dispatch import run_dispatcher
 from alerts.dlq import list_dead_letters
 from ingest.poller import run_pollers
 from tests.integration.ingest.conftest import rss, start_server, write_feeds
+from tests.support import free_port
 from wirewatch.events import Article, DeadLetter, HealthEvent, NewsEvent, RuleMatch
 from wirewatch.kafka import ensure_topics, make_consumer, make_producer
 from wirewatch.notify_config import load_notify_config
 from wirewatch.settings import Settings, load_settings
 
-from .conftest import WebhookSink, free_port, make_alert, produce, read_topic, wait_for
+from .conftest import WebhookSink, make_alert, produce, read_topic, wait_for
 
 pytestmark = pytest.mark.integration
 
