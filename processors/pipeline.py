@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from processors.rules import RuleBook
 from processors.stories.clusterer import DedupConfig, StoryClusterer, Verdict
+from processors.stories.reading import ArticleText
 from processors.stories.state import StoredValue
 from wirewatch.events import AlertDecision, Article, NewsEvent, Outlet, RuleMatch, utcnow
 from wirewatch.settings import ProcessorSettings
@@ -120,12 +121,21 @@ class Pipeline:
         """The rules that match one article: the stateless part, which can run anywhere."""
         return self.rulebook.match(article) if self.rulebook is not None else []
 
+    def read(self, article: Article) -> ArticleText:
+        """The article's text as clustering reads it: stateless too, like :meth:`match`."""
+        return self.clusterer.read(article)
+
     def process_matched(
-        self, article: Article, matches: list[RuleMatch], now: datetime | None = None
+        self,
+        article: Article,
+        matches: list[RuleMatch],
+        now: datetime | None = None,
+        text: ArticleText | None = None,
     ) -> PipelineResult:
-        """Cluster and decide for one article whose rule matches are known (see :meth:`match`)."""
+        """Cluster and decide for one article whose rule matches (see :meth:`match`), and
+        perhaps its text (see :meth:`read`), are known."""
         now = now or utcnow()
-        verdict = self.clusterer.assign(article, now)
+        verdict = self.clusterer.assign(article, now, text=text)
         result = PipelineResult(
             new_story=verdict.new_story,
             dedup_updates=list(verdict.state_updates),

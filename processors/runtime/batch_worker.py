@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from processors.pipeline import Pipeline, PipelineResult
 from processors.runtime.tables import StateTable
 from processors.runtime.warm_start import WarmStart, restore_from_stores, store_path
+from processors.stories.reading import ArticleText, dump_text, load_text
 from wirewatch import metrics
 from wirewatch.events import Article, PoisonRecord, RuleMatch
 
@@ -39,12 +40,15 @@ STAGE = "processor"
 
 
 class MatchedArticle(BaseModel):
-    """An article with its rule matches: what the matching stage hands the story stage."""
+    """An article with its rule matches and its text as clustering reads it: what the
+    matching stage hands the story stage (see processors.stories.reading)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     article: Article
     matches: tuple[RuleMatch, ...]
+    # processors.stories.reading's wire form; absent from records of older code.
+    text: dict[str, Any] | None = None
 
 
 @dataclass
@@ -103,11 +107,14 @@ class BatchWorker:
                 continue
             try:
                 matches = self.pipeline.match(article)
+                # Reading the text is stateless too: done here, on every partition,
+                # it leaves the one story-stage partition only the weighing.
+                text = dump_text(self.pipeline.read(article))
             except Exception as exc:
                 log.exception("article %s made rule matching fail", article.id)
                 self._set_aside(event.message, "crashed", f"{type(exc).__name__}: {exc}")
                 continue
-            record = MatchedArticle(article=article, matches=tuple(matches))
+            record = MatchedArticle(article=article, matches=tuple(matches), text=text)
             self.outputs.matched.send_soon(key=article.key, value=record.model_dump_json().encode())
 
     async def _decide_batch(self, events: Sequence[Any], matched: bool) -> None:
@@ -118,7 +125,8 @@ class BatchWorker:
             if matched:
                 record = self._read(event.message, MatchedArticle)
                 if record is not None:
-                    self._decide(event.message, record.article, list(record.matches), dirty)
+                    text = self._text_of(record)
+                    self._decide(event.message, record.article, list(record.matches), dirty, text)
             else:
                 article = self._read(event.message, Article)
                 if article is not None:
@@ -196,14 +204,25 @@ class BatchWorker:
             self._set_aside(message, kind, summarise(errors))
             return None
 
+    def _text_of(self, record: MatchedArticle) -> ArticleText | None:
+        """The text the matching stage read, if this stage can use it (else it reads it)."""
+        if record.text is None:
+            return None
+        return load_text(record.text, self.pipeline.clusterer.config.summary_chars)
+
     def _decide(
-        self, message: Any, article: Article, matches: list[RuleMatch] | None, dirty: Dirty
+        self,
+        message: Any,
+        article: Article,
+        matches: list[RuleMatch] | None,
+        dirty: Dirty,
+        text: ArticleText | None = None,
     ) -> None:
         try:
             if matches is None:
                 result = self.pipeline.process(article)
             else:
-                result = self.pipeline.process_matched(article, matches)
+                result = self.pipeline.process_matched(article, matches, text=text)
         except Exception as exc:
             # Isolated per record: the same record would crash every restart.
             log.exception("article %s made the pipeline fail", article.id)

@@ -148,10 +148,22 @@ def lead_text(title: str, summary: str, body: str) -> str:
     return f"{title}.\n{rest[:BODY_CHARS]}"
 
 
-def build_body_features(
-    title_terms: tuple[str, ...], title: str, summary: str, body: str, idf: IdfLookup
-) -> BodyFeatures | None:
-    """Body features of an article, or None when it has no text beyond its title."""
+@dataclass(frozen=True, slots=True)
+class BodyText:
+    """What reading an article's lead yields before the window is consulted.
+
+    Stateless (no IDF yet), so it can be computed wherever the article is read:
+    the matching stage reads it and the story stage only weighs it.
+    """
+
+    counts: dict[str, int]  # stemmed lead terms; each title term counted twice more
+    entities: tuple[str, ...]  # most frequent first
+    years: frozenset[str]
+    markers: frozenset[str]
+
+
+def read_body(title_terms: tuple[str, ...], title: str, summary: str, body: str) -> BodyText | None:
+    """The lead's terms, names, years and markers, or None when it has no text beyond its title."""
     if len(summary) + len(body) < MIN_TEXT_CHARS:
         return None
     text = lead_text(title, summary, body)
@@ -160,7 +172,18 @@ def build_body_features(
         counts[term] += 2
     if not counts:
         return None
-    idf.observe(counts)
+    return BodyText(
+        counts=dict(counts),
+        entities=extract_entities(text),
+        years=extract_years(text),
+        markers=extract_markers(text),
+    )
+
+
+def weigh_body(text: BodyText, idf: IdfLookup) -> BodyFeatures:
+    """An article's body features: its lead counted into the window's IDF, then weighed by it."""
+    counts = text.counts
+    idf.observe_distinct(counts.keys())  # keys: a mapping would add its counts
     weighted = idf.weigh(counts)
     best = sorted(weighted, key=weighted.__getitem__, reverse=True)[:VECTOR_TERMS]
     best_weights = list(map(weighted.__getitem__, best))
@@ -172,11 +195,19 @@ def build_body_features(
     return BodyFeatures(
         terms=tuple(best),
         weights=tuple([w / norm for w in best_weights]),
-        entities=extract_entities(text),
-        years=extract_years(text),
-        markers=extract_markers(text),
+        entities=text.entities,
+        years=text.years,
+        markers=text.markers,
         full={t: w / full_norm for t, w in weighted.items()},
     )
+
+
+def build_body_features(
+    title_terms: tuple[str, ...], title: str, summary: str, body: str, idf: IdfLookup
+) -> BodyFeatures | None:
+    """Body features of an article, or None when it has no text beyond its title."""
+    text = read_body(title_terms, title, summary, body)
+    return None if text is None else weigh_body(text, idf)
 
 
 class IdfLookup:
@@ -194,10 +225,6 @@ class IdfLookup:
         self.size = 0.0
         self._since = 0
 
-    def observe(self, terms: Counter[str]) -> None:
-        """Count one article's distinct terms."""
-        self.observe_distinct(terms.keys())
-
     def observe_distinct(self, terms: Iterable[str]) -> None:
         """Count one article's terms, each given once."""
         self.df.update(terms)
@@ -211,7 +238,7 @@ class IdfLookup:
     def __call__(self, term: str) -> float:
         return math.log((self.size + 1.0) / (self.df.get(term, 0) + 1.0)) + 1.0
 
-    def weigh(self, counts: Counter[str]) -> dict[str, float]:
+    def weigh(self, counts: dict[str, int]) -> dict[str, float]:
         """Sublinear tf times IDF for every term of an article."""
         top = math.log(self.size + 1.0) + 1.0
         get = self.df.get

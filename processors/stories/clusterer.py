@@ -30,11 +30,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
-from processors.stories.body import IdfLookup, build_body_features, without_full
+from processors.stories.body import IdfLookup, weigh_body, without_full
 from processors.stories.decide import Decision, DedupConfig, decide
-from processors.stories.features import TextFeatures, build_features, with_body
+from processors.stories.features import TextFeatures, with_body
+from processors.stories.reading import ArticleText, read_article
 from processors.stories.state import StoredValue, dump_entry, dump_story, load_records
 from processors.stories.window import Entry, Story, WindowIndex
 from wirewatch.events import Article
@@ -73,13 +73,6 @@ def make_story_id(article_id: str) -> str:
     return "st-" + hashlib.sha1(article_id.encode(), usedforsecurity=False).hexdigest()[:16]
 
 
-def pick_source(article: Article) -> str:
-    """The outlet name, or the URL's host when a feed gives none."""
-    if article.source.strip():
-        return article.source.strip()
-    return urlsplit(article.url).hostname or ""
-
-
 class StoryClusterer:
     """Online clustering of articles into stories over a time window."""
 
@@ -105,10 +98,21 @@ class StoryClusterer:
         """Stories with at least one article in the window."""
         return len(self._stories)
 
+    def read(self, article: Article) -> ArticleText:
+        """The stateless half of clustering an article, which any stage can compute."""
+        return read_article(article, self.config.summary_chars)
+
     def assign(
-        self, article: Article, now: datetime | None = None, *, place_in: str | None = None
+        self,
+        article: Article,
+        now: datetime | None = None,
+        *,
+        place_in: str | None = None,
+        text: ArticleText | None = None,
     ) -> Verdict:
         """Cluster one article and return the verdict with the state changes to persist.
+
+        ``text`` is the article as :meth:`read` reads it, when another stage read it.
 
         ``place_in`` is for fitting the model on labelled data only: the article
         joins that story (created under that id if new) whatever the decision,
@@ -123,8 +127,10 @@ class StoryClusterer:
         if known is not None:
             return self._redelivered(known, updates)
         cfg = self.config
-        source = pick_source(article)
-        features = self._featurise(article, source)
+        if text is None or text.summary_chars != cfg.summary_chars:
+            text = self.read(article)
+        source = text.source
+        features = self._weigh(text)
         decision = decide(
             features,
             self._index,
@@ -151,14 +157,11 @@ class StoryClusterer:
             return ""
         return source
 
-    def _featurise(self, article: Article, source: str) -> TextFeatures:
-        # A feed without a summary still has its body's opening as one.
-        summary = article.summary or article.body[: self.config.summary_chars + 100]
-        features = build_features(article.title, summary, source, self.config.summary_chars)
-        body = build_body_features(
-            features.title_terms, article.title, article.summary, article.body, self._idf
-        )
-        return features if body is None else with_body(features, body)
+    def _weigh(self, text: ArticleText) -> TextFeatures:
+        # The stateful half: the lead's terms enter the window's IDF and are weighed by it.
+        if text.body is None:
+            return text.features
+        return with_body(text.features, weigh_body(text.body, self._idf))
 
     def restore(self, records: Iterable[tuple[str, StoredValue]]) -> None:
         """Rebuild the window from persisted ``state_updates`` (deletes already applied).

@@ -8,9 +8,12 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from processors.pipeline import Pipeline, PipelineResult, build_pipeline
 from processors.rules import load_rules_bytes
 from processors.runtime.batch_worker import BatchWorker, MatchedArticle, Outputs, StateTables
+from processors.stories.clusterer import StoryClusterer
 from wirewatch.events import Article, NewsEvent, PoisonRecord, utcnow
 from wirewatch.settings import ProcessorSettings
 
@@ -133,3 +136,39 @@ async def test_the_two_stages_decide_as_the_single_one() -> None:
     assert [PoisonRecord.model_validate_json(s["value"]).kind for s in split_out.poison.sent] == [
         "invalid"
     ]
+
+
+async def test_the_story_stage_uses_the_text_the_matching_stage_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Records carry the read text; without it (older code) the story stage reads it."""
+    batch = [
+        article("a", "Magnitude 7.1 earthquake strikes off northern Chile"),
+        article("b", "Magnitude 7.1 earthquake strikes off northern Chile"),
+    ]
+    matching, _, _ = make_worker(build_pipeline(ProcessorSettings(), None))
+    matching.outputs.matched = Sink()
+    matching.run_matching(as_events(batch))
+    records = [
+        MatchedArticle.model_validate_json(s["value"]) for s in matching.outputs.matched.sent
+    ]
+    assert all(r.text is not None and r.text["title_terms"] for r in records)
+
+    async def decided(records: list[MatchedArticle]) -> tuple[list[Any], list[str]]:
+        stage, outputs, _ = make_worker(build_pipeline(ProcessorSettings(), None))
+        reads: list[str] = []
+        own_read = StoryClusterer.read
+
+        def counted(self: StoryClusterer, item: Article) -> Any:
+            reads.append(item.id)
+            return own_read(self, item)
+
+        # On the class: the stage's first batch rebuilds its clusterer.
+        monkeypatch.setattr(StoryClusterer, "read", counted)
+        await stage.run_stories(as_events([r.model_dump_json().encode() for r in records]))
+        events = [NewsEvent.model_validate_json(s["value"]) for s in outputs.events.sent]
+        return [(e.article.id, e.duplicate_of) for e in events], reads
+
+    older = [r.model_copy(update={"text": None}) for r in records]
+    assert await decided(records) == ([("a", None), ("b", "a")], [])
+    assert await decided(older) == ([("a", None), ("b", "a")], ["a", "b"])
