@@ -161,6 +161,8 @@ async def run_one(
                                      for v in events.values})  # fmt: skip
         if missing:
             print(f"!! {missing} of {len(corpus)} articles have no event (log: {log})", flush=True)
+        if events.repeats:
+            print(f"{events.repeats} articles' events came twice (at least once)", flush=True)
         if not events.stamps:
             raise SystemExit(f"no events at all; see {log}")
         throughput = (len(corpus) - 1) / max(events.stamps[-1] - events.stamps[0], 1e-9)

@@ -151,6 +151,12 @@ async def produce_all(
 class Consumed:
     stamps: list[float] = field(default_factory=list)  # wall-clock receive times
     values: list[bytes] = field(default_factory=list)
+    keys: set[bytes] = field(default_factory=set)  # distinct record keys among them
+
+    @property
+    def repeats(self) -> int:
+        """Records whose key came before: at-least-once redeliveries (a rebalance)."""
+        return len(self.values) - len(self.keys)
 
 
 async def consume_until(
@@ -162,7 +168,8 @@ async def consume_until(
     idle_s: float = 60.0,
     from_end: bool = False,
 ) -> Consumed:
-    """Read ``topic`` from the start (or only what comes next) until ``count`` records or a timeout.
+    """Read ``topic`` from the start (or only what comes next) until ``count`` records with
+    distinct keys (an article's events share its key), or a timeout.
 
     Latency probes read ``from_end``: reading a backlog of earlier events first
     delayed the probes' receive stamps by seconds and inflated the latency.
@@ -180,7 +187,7 @@ async def consume_until(
     deadline = time.monotonic() + timeout_s
     last_seen = time.monotonic()
     try:
-        while len(out.values) < count and time.monotonic() < deadline:
+        while len(out.keys) < count and time.monotonic() < deadline:
             if time.monotonic() - last_seen > idle_s:
                 break  # nothing new for a while: report what arrived
             batch = await consumer.getmany(timeout_ms=200, max_records=2000)
@@ -192,6 +199,7 @@ async def consume_until(
                     if needle in r.value[:40]:
                         out.stamps.append(now)
                         out.values.append(r.value)
+                        out.keys.add(r.key or b"")
     finally:
         await consumer.stop()
     return out
