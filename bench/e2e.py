@@ -46,6 +46,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import aiohttp
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.e2e_support import (
@@ -284,10 +286,23 @@ def memory_of(pid: int) -> tuple[float, float]:
     return rss, peak
 
 
-async def scrape(port: int) -> dict[str, float]:
-    """The worker's /metrics samples by name (labels summed)."""
+async def scrape(port: int, wait_s: float = 30.0) -> dict[str, float]:
+    """The worker's /metrics samples by name (labels summed); empty if it never serves them.
+
+    With several workers another one may take over and answer the probe before the
+    restarted worker serves its metrics: its figures are then waited for, or missing.
+    """
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            samples = await scrape_metrics(port)
+            break
+        except aiohttp.ClientConnectionError:
+            if time.monotonic() > deadline:
+                return {}
+            await asyncio.sleep(0.5)
     out: dict[str, float] = {}
-    for key, value in (await scrape_metrics(port)).items():
+    for key, value in samples.items():
         name = key.split("{", 1)[0]
         out[name] = out.get(name, 0.0) + value
     return out
