@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -92,3 +93,16 @@ def test_a_text_read_with_another_summary_length_is_read_again() -> None:
     short = StoryClusterer(DedupConfig(summary_chars=100)).read(item)
     own, handed = StoryClusterer(), StoryClusterer()
     assert handed.assign(item, text=short).state_updates == own.assign(item).state_updates
+
+
+# What reading yields for articles() at READ_VERSION 1. A stage of other code reads a
+# handed text only if the versions agree, so a change to what reading yields must bump
+# READ_VERSION; this pin fails until both it and the digest below are updated.
+PINNED = (1, "c42f077d15177a435a9a140fe89008ad9a0967e595cfbe372d35786dabc15784")
+
+
+def test_a_change_to_what_reading_yields_comes_with_a_new_version() -> None:
+    clusterer = StoryClusterer()
+    wire = json.dumps([dump_text(clusterer.read(item)) for item in articles()], sort_keys=True)
+    digest = hashlib.sha256(wire.encode()).hexdigest()
+    assert (READ_VERSION, digest) == PINNED, "reading changed: bump READ_VERSION, then PINNED"
