@@ -111,7 +111,7 @@ class BatchWorker:
                 # it leaves the one story-stage partition only the weighing.
                 text = dump_text(self.pipeline.read(article))
             except Exception as exc:
-                log.exception("article %s made rule matching fail", article.id)
+                log.exception("article %s made rule matching or reading its text fail", article.id)
                 self._set_aside(event.message, "crashed", f"{type(exc).__name__}: {exc}")
                 continue
             record = MatchedArticle(article=article, matches=tuple(matches), text=text)
